@@ -1,0 +1,329 @@
+package dev.loradrop.core;
+
+import dev.loradrop.api.IDiagnosticsProvider;
+import dev.loradrop.api.ILayer;
+import dev.loradrop.api.IWeightLoadable;
+import dev.loradrop.api.NumericType;
+import dev.loradrop.api.Parameter;
+import dev.loradrop.api.Tensor;
+import dev.loradrop.api.WeightValidation;
+import dev.loradrop.api.spi.ComputeBackend;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What every layer shares: its backend and type, the training flag, input checks, and the flat and
+ * named parameter views built on {@link #parameters()} and {@link #weights()}.
+ *
+ * @param <T> element type
+ */
+public abstract class AbstractLayer<T extends Number>
+        implements ILayer<T>, IWeightLoadable<T>, IDiagnosticsProvider {
+
+    /** The backend all of this layer's tensors live on. */
+    protected final ComputeBackend backend;
+    /** The element type. */
+    protected final NumericType<T> type;
+    private boolean training = true;
+    private boolean closed;
+
+    /**
+     * @param backend the backend
+     * @param type the element type
+     */
+    protected AbstractLayer(ComputeBackend backend, NumericType<T> type) {
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.type = Objects.requireNonNull(type, "type");
+    }
+
+    @Override
+    public ComputeBackend backend() {
+        return backend;
+    }
+
+    @Override
+    public NumericType<T> numericType() {
+        return type;
+    }
+
+    @Override
+    public void setTrainingMode(boolean training) {
+        this.training = training;
+    }
+
+    @Override
+    public boolean isTrainingMode() {
+        return training;
+    }
+
+    /**
+     * All weights by name, trainable or frozen: the layer's live tensors (never close them).
+     *
+     * @return an insertion-ordered map
+     */
+    protected abstract Map<String, Tensor<T>> weights();
+
+    // ------------------------------------------------------------------ checks
+
+    /** @throws IllegalStateException if the layer is closed */
+    protected final void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException(getClass().getSimpleName() + " is closed");
+        }
+    }
+
+    /**
+     * Checks a tensor argument: not null, open, of this layer's backend and type, last axis
+     * {@code width}.
+     *
+     * @param t the tensor
+     * @param name the argument's name for messages
+     * @param width the required last-axis extent
+     * @return the number of rows (the product of the leading axes)
+     */
+    protected final int checkRows(Tensor<T> t, String name, int width) {
+        checkTensor(t, name);
+        int last = t.dim(t.rank() - 1);
+        if (last != width) {
+            throw new IllegalArgumentException(name + ": expected last axis " + width + ", got shape "
+                    + Arrays.toString(t.shape()));
+        }
+        return width == 0 ? 0 : t.size() / width;
+    }
+
+    /**
+     * Checks a tensor argument: not null, open, of this layer's backend and type.
+     *
+     * @param t the tensor
+     * @param name the argument's name for messages
+     */
+    protected final void checkTensor(Tensor<T> t, String name) {
+        Objects.requireNonNull(t, name);
+        if (t.isClosed()) {
+            throw new IllegalStateException(name + ": tensor is closed");
+        }
+        if (t.backend() != backend) {
+            throw new IllegalArgumentException(name + ": tensor belongs to backend '"
+                    + t.backend().id() + "', not to this layer's backend '" + backend.id() + "'");
+        }
+        if (t.type() != type) {
+            throw new IllegalArgumentException(name + ": expected " + type + ", got " + t.type());
+        }
+    }
+
+    /**
+     * @param shape an input shape
+     * @param width the new last-axis extent
+     * @return the shape with its last axis replaced
+     */
+    protected static int[] withLastAxis(int[] shape, int width) {
+        int[] out = shape.clone();
+        out[out.length - 1] = width;
+        return out;
+    }
+
+    /**
+     * @param value a number
+     * @param name its name for messages
+     * @return the value, if finite
+     */
+    protected static double checkFinite(double value, String name) {
+        if (!Double.isFinite(value)) {
+            throw new IllegalArgumentException(name + ": expected a finite value, got " + value);
+        }
+        return value;
+    }
+
+    // ------------------------------------------------------------------ flat parameters
+
+    @Override
+    public void updateParameters(double learningRate) {
+        ensureOpen();
+        checkFinite(learningRate, "learningRate");
+        for (Parameter<T> p : parameters()) {
+            backend.axpby(-learningRate, p.gradient(), 1.0, p.value());
+        }
+    }
+
+    @Override
+    public int parameterCount() {
+        long n = 0;
+        for (Parameter<T> p : parameters()) {
+            n += p.value().size();
+        }
+        return Math.toIntExact(n);
+    }
+
+    @Override
+    public Tensor<T> getParameters() {
+        return flatten(false);
+    }
+
+    @Override
+    public Tensor<T> getParameterGradients() {
+        return flatten(true);
+    }
+
+    private Tensor<T> flatten(boolean gradients) {
+        ensureOpen();
+        Tensor<T> flat = backend.allocate(type, parameterCount());
+        int offset = 0;
+        for (Parameter<T> p : parameters()) {
+            Tensor<T> src = gradients ? p.gradient() : p.value();
+            backend.copy(src, 0, flat, offset, src.size());
+            offset += src.size();
+        }
+        return flat;
+    }
+
+    @Override
+    public void setParameters(Tensor<T> flat) {
+        ensureOpen();
+        checkTensor(flat, "flat");
+        if (flat.size() != parameterCount()) {
+            throw new IllegalArgumentException("flat: expected " + parameterCount()
+                    + " elements, got " + flat.size());
+        }
+        int offset = 0;
+        for (Parameter<T> p : parameters()) {
+            backend.copy(flat, offset, p.value(), 0, p.value().size());
+            offset += p.value().size();
+        }
+    }
+
+    @Override
+    public void clearGradients() {
+        ensureOpen();
+        for (Parameter<T> p : parameters()) {
+            backend.fill(p.gradient(), 0.0);
+        }
+    }
+
+    // ------------------------------------------------------------------ named weights
+
+    @Override
+    public List<String> weightNames() {
+        ensureOpen();
+        return List.copyOf(weights().keySet());
+    }
+
+    @Override
+    public int[] weightShape(String name) {
+        return weight(name).shape();
+    }
+
+    @Override
+    public Tensor<T> getWeight(String name) {
+        return backend.copyOf(weight(name));
+    }
+
+    @Override
+    public void setWeight(String name, Tensor<T> value) {
+        Tensor<T> dst = weight(name);
+        checkWeightValue(name, dst, value);
+        copyInto(value, dst);
+    }
+
+    @Override
+    public WeightValidation validateWeights(Map<String, Tensor<T>> given) {
+        ensureOpen();
+        Objects.requireNonNull(given, "weights");
+        Map<String, Tensor<T>> own = weights();
+        List<String> matched = new ArrayList<>();
+        List<String> unmatched = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
+        Map<String, String> mismatches = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor<T>> e : given.entrySet()) {
+            Tensor<T> dst = own.get(e.getKey());
+            if (dst == null) {
+                unmatched.add(e.getKey());
+            } else if (e.getValue() == null || !Arrays.equals(dst.shape(), e.getValue().shape())) {
+                mismatches.put(e.getKey(), "expected " + Arrays.toString(dst.shape()) + ", got "
+                        + (e.getValue() == null ? "null" : Arrays.toString(e.getValue().shape())));
+            } else {
+                matched.add(e.getKey());
+            }
+        }
+        for (String name : own.keySet()) {
+            if (!given.containsKey(name)) {
+                missing.add(name);
+            }
+        }
+        return new WeightValidation(matched, unmatched, missing, mismatches);
+    }
+
+    @Override
+    public WeightValidation loadWeights(Map<String, Tensor<T>> given, boolean strict) {
+        WeightValidation v = validateWeights(given);
+        if (strict && !v.isExactMatch()) {
+            throw new IllegalArgumentException("weights: strict load needs an exact match; unknown "
+                    + v.unmatched() + ", missing " + v.missing() + ", wrong shapes "
+                    + v.shapeMismatches());
+        }
+        Map<String, Tensor<T>> own = weights();
+        for (String name : v.matched()) { // check everything before changing anything
+            checkWeightValue(name, own.get(name), given.get(name));
+        }
+        for (String name : v.matched()) {
+            copyInto(given.get(name), own.get(name));
+        }
+        return v;
+    }
+
+    private Tensor<T> weight(String name) {
+        ensureOpen();
+        Tensor<T> t = weights().get(Objects.requireNonNull(name, "name"));
+        if (t == null) {
+            throw new IllegalArgumentException("name: unknown weight '" + name + "'; this "
+                    + getClass().getSimpleName() + " has " + weights().keySet());
+        }
+        return t;
+    }
+
+    private void checkWeightValue(String name, Tensor<T> dst, Tensor<T> value) {
+        Objects.requireNonNull(value, name);
+        if (value.isClosed()) {
+            throw new IllegalStateException(name + ": tensor is closed");
+        }
+        if (value.type() != type) {
+            throw new IllegalArgumentException(name + ": expected " + type + ", got "
+                    + value.type());
+        }
+        if (value.size() != dst.size()) {
+            throw new IllegalArgumentException(name + ": expected shape "
+                    + Arrays.toString(dst.shape()) + ", got " + Arrays.toString(value.shape()));
+        }
+    }
+
+    /** Copies on the backend when possible, through the host when the value lives elsewhere. */
+    private void copyInto(Tensor<T> value, Tensor<T> dst) {
+        if (value.backend() == backend) {
+            backend.copy(value, 0, dst, 0, dst.size());
+        } else {
+            double[] host = value.toDoubleArray();
+            backend.write(dst, 0, host, 0, host.length);
+        }
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /** @return whether {@link #close()} has run */
+    protected final boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            releaseResources();
+        }
+    }
+
+    /** Releases the layer's tensors; called once by {@link #close()}. */
+    protected abstract void releaseResources();
+}

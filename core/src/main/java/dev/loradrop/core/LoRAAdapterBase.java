@@ -1,0 +1,248 @@
+package dev.loradrop.core;
+
+import dev.loradrop.api.ILayer;
+import dev.loradrop.api.ILoRAAdapter;
+import dev.loradrop.api.Parameter;
+import dev.loradrop.api.Tensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A base layer plus a {@link LoRALayer} branch, joined before the base layer's activation:
+ * {@code y = act(x W^T + b + branch(x))} for a {@link DenseLayer} base, so that merging is exact
+ * for every activation. For a base layer without a weight matrix the branch is added to its output
+ * and merging is refused.
+ *
+ * <p>The adapter owns its base layer: closing the adapter closes it. Subclasses decide how the
+ * branch is masked and scaled on each forward pass.
+ *
+ * @param <T> element type
+ */
+public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
+        implements ILoRAAdapter<T> {
+
+    private final ILayer<T> base;
+    private final DenseLayer<T> dense; // base as a dense layer, or null
+    private final LoRALayer<T> lora;
+    private final boolean frozen;
+    private final Workspace<T> pre;
+    private final Workspace<T> post;
+    private final Workspace<T> dPre;
+    private Tensor<T> lastInput;
+    private int lastRows = -1;
+
+    LoRAAdapterBase(ILayer<T> baseLayer, int rank, double alpha, boolean freezeBaseLayer,
+                    long seed) {
+        super(Objects.requireNonNull(baseLayer, "baseLayer").backend(), baseLayer.numericType());
+        LoRALayer.checkRank(rank, baseLayer.inputSize(), baseLayer.outputSize());
+        this.base = baseLayer;
+        this.dense = baseLayer instanceof DenseLayer ? (DenseLayer<T>) baseLayer : null;
+        this.frozen = freezeBaseLayer;
+        this.lora = new LoRALayer<>(backend, type, baseLayer.inputSize(), baseLayer.outputSize(),
+                rank, alpha, seed);
+        this.pre = new Workspace<>(backend, type);
+        this.post = new Workspace<>(backend, type);
+        this.dPre = new Workspace<>(backend, type);
+        base.setTrainingMode(isTrainingMode());
+    }
+
+    /**
+     * The masking and scaling of the branch for the forward pass about to run.
+     *
+     * @param rows the batch rows of this pass
+     * @return the dropout to apply, kept for the matching backward pass
+     */
+    abstract LoRALayer.Dropout branchDropout(int rows);
+
+    /** @return the factor the branch carries at inference, and so in a merged layer */
+    abstract double inferenceFactor();
+
+    @Override
+    public ILayer<T> baseLayer() {
+        return base;
+    }
+
+    @Override
+    public LoRALayer<T> loraLayer() {
+        return lora;
+    }
+
+    @Override
+    public boolean isBaseLayerFrozen() {
+        return frozen;
+    }
+
+    @Override
+    public int rank() {
+        return lora.rank();
+    }
+
+    @Override
+    public double alpha() {
+        return lora.alpha();
+    }
+
+    @Override
+    public int inputSize() {
+        return base.inputSize();
+    }
+
+    @Override
+    public int outputSize() {
+        return base.outputSize();
+    }
+
+    @Override
+    public void setTrainingMode(boolean training) {
+        super.setTrainingMode(training);
+        base.setTrainingMode(training);
+        lora.setTrainingMode(training);
+    }
+
+    @Override
+    public Tensor<T> forward(Tensor<T> input) {
+        ensureOpen();
+        int rows = checkRows(input, "input", inputSize());
+        LoRALayer.Dropout d = branchDropout(rows);
+        int[] outShape = withLastAxis(input.shape(), outputSize());
+        Tensor<T> y;
+        if (dense != null) {
+            Tensor<T> p = pre.get(rows, outputSize());
+            dense.affine(input, rows, p);
+            lora.addBranch(input, rows, d, p, 1.0);
+            y = backend.allocate(type, outShape);
+            backend.activate(dense.activation(), p, y);
+        } else {
+            y = base.forward(input);
+            lora.addBranch(input, rows, d, y, 1.0);
+        }
+        lastInput = input;
+        lastRows = rows;
+        return y;
+    }
+
+    @Override
+    public Tensor<T> backward(Tensor<T> outputGradient) {
+        ensureOpen();
+        if (lastInput == null) {
+            throw new IllegalStateException("backward: no forward pass to differentiate; call "
+                    + "forward first");
+        }
+        int rows = checkRows(outputGradient, "outputGradient", outputSize());
+        if (rows != lastRows) {
+            throw new IllegalArgumentException("outputGradient: expected " + lastRows
+                    + " rows like the last output, got " + rows);
+        }
+        if (dense == null) {
+            Tensor<T> dx = base.backward(outputGradient);
+            lora.backwardBranch(outputGradient, rows, dx, 1.0);
+            return dx;
+        }
+        Tensor<T> g = dense.activationGradient(pre.current(), outputGradient, rows, dPre, post);
+        Tensor<T> dx = backend.allocate(type, withLastAxis(outputGradient.shape(), inputSize()));
+        dense.affineBackward(g, lastInput, rows, !frozen, dx);
+        lora.backwardBranch(g, rows, dx, 1.0);
+        return dx;
+    }
+
+    @Override
+    public List<Parameter<T>> parameters() {
+        List<Parameter<T>> params = new ArrayList<>();
+        if (!frozen) {
+            params.addAll(base.parameters());
+        }
+        params.addAll(lora.parameters());
+        return params;
+    }
+
+    @Override
+    protected Map<String, Tensor<T>> weights() {
+        Map<String, Tensor<T>> m = new LinkedHashMap<>();
+        if (base instanceof AbstractLayer) {
+            m.putAll(((AbstractLayer<T>) base).weights());
+        }
+        m.putAll(lora.weights());
+        return m;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>{@code W' = W + c * (alpha / rank) * B A}, where {@code c} is the inference factor of the
+     * scaling mode; the bias is copied. Every weight is checked for finiteness first.
+     */
+    @Override
+    public ILayer<T> mergeToOriginalLayer() {
+        ensureOpen();
+        if (dense == null) {
+            throw new UnsupportedOperationException("mergeToOriginalLayer: base layer type "
+                    + base.getClass().getName() + " has no weight matrix to merge into; only "
+                    + DenseLayer.class.getSimpleName() + " bases can be merged");
+        }
+        requireFinite(dense.weight(), "base weight");
+        requireFinite(dense.bias(), "base bias");
+        requireFinite(lora.loraA(), "lora_A");
+        requireFinite(lora.loraB(), "lora_B");
+        Tensor<T> w = backend.copyOf(dense.weight());
+        Tensor<T> b = null;
+        try {
+            backend.gemm(false, false, outputSize(), inputSize(), rank(),
+                    inferenceFactor() * lora.scaling(), lora.loraB(), lora.loraA(), 1.0, w);
+            requireFinite(w, "merged weight");
+            b = backend.copyOf(dense.bias());
+            return DenseLayer.adopt(w, b, dense.activation());
+        } catch (RuntimeException e) {
+            w.close();
+            if (b != null) {
+                b.close();
+            }
+            throw e;
+        }
+    }
+
+    private void requireFinite(Tensor<T> t, String what) {
+        if (!backend.allFinite(t)) {
+            throw new IllegalStateException("mergeToOriginalLayer: " + what
+                    + " contains NaN or infinite values; nothing was merged");
+        }
+    }
+
+    @Override
+    public void resetState() {
+        lastInput = null;
+        lastRows = -1;
+        pre.close();
+        post.close();
+        dPre.close();
+        base.resetState();
+        lora.resetState();
+    }
+
+    @Override
+    public Map<String, String> getDiagnostics() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("layer", getClass().getSimpleName());
+        d.put("baseLayer", base.toString());
+        d.put("baseLayerFrozen", Boolean.toString(frozen));
+        d.put("inputSize", Integer.toString(inputSize()));
+        d.put("outputSize", Integer.toString(outputSize()));
+        d.put("rank", Integer.toString(rank()));
+        d.put("alpha", Double.toString(alpha()));
+        d.put("scaling", Double.toString(lora.scaling()));
+        d.put("type", type.name());
+        d.put("backend", backend.id());
+        d.put("training", Boolean.toString(isTrainingMode()));
+        d.put("trainableParameters", Integer.toString(parameterCount()));
+        return d;
+    }
+
+    @Override
+    protected void releaseResources() {
+        resetState();
+        lora.close();
+        base.close();
+    }
+}
