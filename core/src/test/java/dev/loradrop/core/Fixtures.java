@@ -2,7 +2,6 @@ package dev.loradrop.core;
 
 import dev.loradrop.api.Activation;
 import dev.loradrop.api.NumericType;
-import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.BackendConfig;
 import dev.loradrop.api.spi.ComputeBackend;
 import dev.loradrop.backend.cpu.CpuBackendProvider;
@@ -38,18 +37,5 @@ final class Fixtures {
         LoRALayer<T> lora = adapter.loraLayer();
         double[] b = random(r, lora.outputSize() * lora.rank(), 0.7);
         adapter.backend().write(lora.loraB(), 0, b, 0, b.length);
-    }
-
-    static double[] forward(ILayerLike layer, ComputeBackend backend, double[] x, int rows,
-                            int in) {
-        try (Tensor<Double> xt = backend.upload(x, rows, in);
-             Tensor<Double> y = layer.forward(xt)) {
-            return y.toDoubleArray();
-        }
-    }
-
-    /** The forward method of a float64 layer, so tests can pass method references. */
-    interface ILayerLike {
-        Tensor<Double> forward(Tensor<Double> x);
     }
 }
