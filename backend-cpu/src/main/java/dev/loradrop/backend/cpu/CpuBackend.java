@@ -1,0 +1,681 @@
+package dev.loradrop.backend.cpu;
+
+import dev.loradrop.api.Activation;
+import dev.loradrop.api.BitMask;
+import dev.loradrop.api.MaskStream;
+import dev.loradrop.api.NumericType;
+import dev.loradrop.api.Tensor;
+import dev.loradrop.api.spi.BackendConfig;
+import dev.loradrop.api.spi.ComputeBackend;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The pure-Java backend: tensors are {@code float[]} or {@code double[]} on the heap, masks are
+ * {@code long[]} words in the layout of {@link BitMask#toLongArray()}.
+ *
+ * <p>This class owns lifecycle and validation; the arithmetic is in a {@link Kernels}
+ * implementation chosen at construction ({@link ScalarKernels} for now). Every method checks all
+ * its arguments before it writes anything. Like every backend, an instance is used by one thread at
+ * a time; closing a tensor from another thread is safe.
+ */
+public final class CpuBackend implements ComputeBackend {
+
+    private final int threads;
+    private final Kernels kernels;
+    private final Set<CpuResource> live = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    /**
+     * @param config settings; {@code threads() == 0} means the available processors
+     * @param kernels the code path
+     */
+    CpuBackend(BackendConfig config, Kernels kernels) {
+        Objects.requireNonNull(config, "config");
+        this.kernels = Objects.requireNonNull(kernels, "kernels");
+        this.threads = config.threads() == 0
+                ? Runtime.getRuntime().availableProcessors() : config.threads();
+    }
+
+    @Override
+    public String id() {
+        ensureOpen("id");
+        return CpuBackendProvider.ID;
+    }
+
+    @Override
+    public Map<String, String> describe() {
+        ensureOpen("describe");
+        Map<String, String> facts = new LinkedHashMap<>();
+        facts.put("id", CpuBackendProvider.ID);
+        facts.put("threads", Integer.toString(threads));
+        facts.put("java.version", System.getProperty("java.version", "?"));
+        facts.put("java.vm", System.getProperty("java.vm.name", "?") + " "
+                + System.getProperty("java.vm.version", "?") + " ("
+                + System.getProperty("java.vm.vendor", "?") + ")");
+        facts.put("path", kernels.path());
+        return Collections.unmodifiableMap(facts);
+    }
+
+    @Override
+    public String toString() {
+        return "CpuBackend[path=" + kernels.path() + ", threads=" + threads
+                + (closed ? ", closed" : ", live=" + live.size()) + "]";
+    }
+
+    // ================================================================ memory
+
+    @Override
+    public <T extends Number> Tensor<T> allocate(NumericType<T> type, int... shape) {
+        ensureOpen("allocate");
+        Objects.requireNonNull(type, "type");
+        int[] dims = shapeCopy(shape);
+        int size = sizeOf(dims);
+        return register(type == NumericType.FLOAT32
+                ? new CpuTensor<>(this, type, dims, size, new float[size], null)
+                : new CpuTensor<>(this, type, dims, size, null, new double[size]));
+    }
+
+    @Override
+    public Tensor<Float> upload(float[] data, int... shape) {
+        ensureOpen("upload");
+        Objects.requireNonNull(data, "data");
+        int[] dims = shapeCopy(shape);
+        int size = sizeOf(dims);
+        requireLength(data.length, size, dims);
+        return register(new CpuTensor<>(this, NumericType.FLOAT32, dims, size, data.clone(), null));
+    }
+
+    @Override
+    public Tensor<Double> upload(double[] data, int... shape) {
+        ensureOpen("upload");
+        Objects.requireNonNull(data, "data");
+        int[] dims = shapeCopy(shape);
+        int size = sizeOf(dims);
+        requireLength(data.length, size, dims);
+        return register(new CpuTensor<>(this, NumericType.FLOAT64, dims, size, null, data.clone()));
+    }
+
+    @Override
+    public <T extends Number> Tensor<T> upload(NumericType<T> type, double[] data, int... shape) {
+        ensureOpen("upload");
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(data, "data");
+        return ComputeBackend.super.upload(type, data, shape);
+    }
+
+    @Override
+    public <T extends Number> Tensor<T> copyOf(Tensor<T> src) {
+        ensureOpen("copyOf");
+        tensor(src, "src");
+        return ComputeBackend.super.copyOf(src);
+    }
+
+    @Override
+    public <T extends Number> void copy(Tensor<T> src, int srcOffset, Tensor<T> dst,
+                                        int dstOffset, int length) {
+        ensureOpen("copy");
+        CpuTensor<?> s = tensor(src, "src");
+        CpuTensor<?> d = tensor(dst, "dst");
+        sameType(s, "src", d, "dst");
+        checkRange("src", s.size(), "srcOffset", srcOffset, length);
+        checkRange("dst", d.size(), "dstOffset", dstOffset, length);
+        if (s == d && length > 0 && srcOffset < dstOffset + length && dstOffset < srcOffset + length) {
+            throw new IllegalArgumentException("dst: expected a range that does not overlap the "
+                    + "source range when dst is src, got srcOffset=" + srcOffset + ", dstOffset="
+                    + dstOffset + ", length=" + length);
+        }
+        if (s.isFloat()) {
+            System.arraycopy(s.floats(), srcOffset, d.floats(), dstOffset, length);
+        } else {
+            System.arraycopy(s.doubles(), srcOffset, d.doubles(), dstOffset, length);
+        }
+    }
+
+    @Override
+    public void write(Tensor<?> dst, int dstOffset, float[] src, int srcOffset, int length) {
+        ensureOpen("write");
+        CpuTensor<?> d = tensor(dst, "dst");
+        Objects.requireNonNull(src, "src");
+        checkRange("dst", d.size(), "dstOffset", dstOffset, length);
+        checkRange("src", src.length, "srcOffset", srcOffset, length);
+        if (d.isFloat()) {
+            System.arraycopy(src, srcOffset, d.floats(), dstOffset, length);
+        } else {
+            double[] to = d.doubles();
+            for (int i = 0; i < length; i++) {
+                to[dstOffset + i] = src[srcOffset + i];
+            }
+        }
+    }
+
+    @Override
+    public void write(Tensor<?> dst, int dstOffset, double[] src, int srcOffset, int length) {
+        ensureOpen("write");
+        CpuTensor<?> d = tensor(dst, "dst");
+        Objects.requireNonNull(src, "src");
+        checkRange("dst", d.size(), "dstOffset", dstOffset, length);
+        checkRange("src", src.length, "srcOffset", srcOffset, length);
+        if (d.isFloat()) {
+            float[] to = d.floats();
+            for (int i = 0; i < length; i++) {
+                to[dstOffset + i] = (float) src[srcOffset + i];
+            }
+        } else {
+            System.arraycopy(src, srcOffset, d.doubles(), dstOffset, length);
+        }
+    }
+
+    @Override
+    public void read(Tensor<?> src, int srcOffset, float[] dst, int dstOffset, int length) {
+        ensureOpen("read");
+        CpuTensor<?> s = tensor(src, "src");
+        Objects.requireNonNull(dst, "dst");
+        checkRange("src", s.size(), "srcOffset", srcOffset, length);
+        checkRange("dst", dst.length, "dstOffset", dstOffset, length);
+        if (s.isFloat()) {
+            System.arraycopy(s.floats(), srcOffset, dst, dstOffset, length);
+        } else {
+            double[] from = s.doubles();
+            for (int i = 0; i < length; i++) {
+                dst[dstOffset + i] = (float) from[srcOffset + i];
+            }
+        }
+    }
+
+    @Override
+    public void read(Tensor<?> src, int srcOffset, double[] dst, int dstOffset, int length) {
+        ensureOpen("read");
+        CpuTensor<?> s = tensor(src, "src");
+        Objects.requireNonNull(dst, "dst");
+        checkRange("src", s.size(), "srcOffset", srcOffset, length);
+        checkRange("dst", dst.length, "dstOffset", dstOffset, length);
+        if (s.isFloat()) {
+            float[] from = s.floats();
+            for (int i = 0; i < length; i++) {
+                dst[dstOffset + i] = from[srcOffset + i];
+            }
+        } else {
+            System.arraycopy(s.doubles(), srcOffset, dst, dstOffset, length);
+        }
+    }
+
+    @Override
+    public void fill(Tensor<?> t, double value) {
+        ensureOpen("fill");
+        CpuTensor<?> x = tensor(t, "t");
+        if (x.isFloat()) {
+            Arrays.fill(x.floats(), (float) value);
+        } else {
+            Arrays.fill(x.doubles(), value);
+        }
+    }
+
+    @Override
+    public BitMask allocateMask(int size) {
+        ensureOpen("allocateMask");
+        requireNonNegative("size", size);
+        return register(new CpuBitMask(this, size));
+    }
+
+    @Override
+    public long liveAllocations() {
+        ensureOpen("liveAllocations");
+        return live.size();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (CpuResource r : new ArrayList<>(live)) {
+            r.close();
+        }
+        live.clear();
+    }
+
+    // ================================================================ linear algebra
+
+    @Override
+    public <T extends Number> void gemm(boolean transA, boolean transB, int m, int n, int k,
+                                        double alpha, Tensor<T> a, Tensor<T> b, double beta,
+                                        Tensor<T> c) {
+        ensureOpen("gemm");
+        requireNonNegative("m", m);
+        requireNonNegative("n", n);
+        requireNonNegative("k", k);
+        CpuTensor<?> ta = tensor(a, "a");
+        CpuTensor<?> tb = tensor(b, "b");
+        CpuTensor<?> tc = tensor(c, "c");
+        sameType(ta, "a", tb, "b");
+        sameType(ta, "a", tc, "c");
+        requireSize(ta, "a", (long) m * k, transA ? "k=" + k + " x m=" + m : "m=" + m + " x k=" + k);
+        requireSize(tb, "b", (long) k * n, transB ? "n=" + n + " x k=" + k : "k=" + k + " x n=" + n);
+        requireSize(tc, "c", (long) m * n, "m=" + m + " x n=" + n);
+        requireDistinct(tc, "c", ta, "a");
+        requireDistinct(tc, "c", tb, "b");
+        if (tc.isFloat()) {
+            kernels.gemm(transA, transB, m, n, k, alpha, ta.floats(), tb.floats(), beta,
+                    tc.floats());
+        } else {
+            kernels.gemm(transA, transB, m, n, k, alpha, ta.doubles(), tb.doubles(), beta,
+                    tc.doubles());
+        }
+    }
+
+    @Override
+    public <T extends Number> void axpby(double alpha, Tensor<T> x, double beta, Tensor<T> y) {
+        ensureOpen("axpby");
+        CpuTensor<?> tx = tensor(x, "x");
+        CpuTensor<?> ty = tensor(y, "y");
+        sameType(tx, "x", ty, "y");
+        requireSameSize(tx, "x", ty, "y");
+        if (tx.isFloat()) {
+            kernels.axpby(alpha, tx.floats(), beta, ty.floats());
+        } else {
+            kernels.axpby(alpha, tx.doubles(), beta, ty.doubles());
+        }
+    }
+
+    @Override
+    public <T extends Number> void addBias(Tensor<T> y, Tensor<T> bias) {
+        ensureOpen("addBias");
+        CpuTensor<?> ty = tensor(y, "y");
+        CpuTensor<?> tb = tensor(bias, "bias");
+        sameType(ty, "y", tb, "bias");
+        requireMultiple(ty, "y", tb.size(), "the size of bias");
+        if (ty.isFloat()) {
+            kernels.addBias(ty.floats(), tb.floats());
+        } else {
+            kernels.addBias(ty.doubles(), tb.doubles());
+        }
+    }
+
+    @Override
+    public <T extends Number> void columnSums(Tensor<T> src, double beta, Tensor<T> dst) {
+        ensureOpen("columnSums");
+        CpuTensor<?> ts = tensor(src, "src");
+        CpuTensor<?> td = tensor(dst, "dst");
+        sameType(ts, "src", td, "dst");
+        requireMultiple(ts, "src", td.size(), "the size of dst");
+        if (ts.isFloat()) {
+            kernels.columnSums(ts.floats(), beta, td.floats());
+        } else {
+            kernels.columnSums(ts.doubles(), beta, td.doubles());
+        }
+    }
+
+    // ================================================================ activations
+
+    @Override
+    public <T extends Number> void activate(Activation activation, Tensor<T> pre, Tensor<T> out) {
+        ensureOpen("activate");
+        Objects.requireNonNull(activation, "activation");
+        CpuTensor<?> tp = tensor(pre, "pre");
+        CpuTensor<?> to = tensor(out, "out");
+        sameType(tp, "pre", to, "out");
+        requireSameSize(tp, "pre", to, "out");
+        if (tp.isFloat()) {
+            kernels.activate(activation, tp.floats(), to.floats());
+        } else {
+            kernels.activate(activation, tp.doubles(), to.doubles());
+        }
+    }
+
+    @Override
+    public <T extends Number> void activationBackward(Activation activation, Tensor<T> pre,
+                                                      Tensor<T> out, Tensor<T> dOut,
+                                                      Tensor<T> dPre) {
+        ensureOpen("activationBackward");
+        Objects.requireNonNull(activation, "activation");
+        CpuTensor<?> tp = tensor(pre, "pre");
+        CpuTensor<?> to = tensor(out, "out");
+        CpuTensor<?> tg = tensor(dOut, "dOut");
+        CpuTensor<?> td = tensor(dPre, "dPre");
+        sameType(tp, "pre", to, "out");
+        sameType(tp, "pre", tg, "dOut");
+        sameType(tp, "pre", td, "dPre");
+        requireSameSize(tp, "pre", to, "out");
+        requireSameSize(tp, "pre", tg, "dOut");
+        requireSameSize(tp, "pre", td, "dPre");
+        if (tp.isFloat()) {
+            kernels.activationBackward(activation, tp.floats(), to.floats(), tg.floats(),
+                    td.floats());
+        } else {
+            kernels.activationBackward(activation, tp.doubles(), to.doubles(), tg.doubles(),
+                    td.doubles());
+        }
+    }
+
+    // ================================================================ masks
+
+    @Override
+    public void generateMask(BitMask mask, long seed, int stream, int step, double dropoutRate) {
+        ensureOpen("generateMask");
+        CpuBitMask bm = mask(mask, "mask");
+        long threshold = MaskStream.keepThreshold(dropoutRate);
+        MaskStream.fill(bm.words(), seed, stream, step, bm.size(), threshold);
+    }
+
+    @Override
+    public <T extends Number> void maskedScaleAdd(Tensor<T> src, BitMask mask,
+                                                  boolean broadcastRows, double scale,
+                                                  double beta, Tensor<T> dst) {
+        ensureOpen("maskedScaleAdd");
+        CpuTensor<?> ts = tensor(src, "src");
+        CpuBitMask bm = mask == null ? null : mask(mask, "mask");
+        CpuTensor<?> td = tensor(dst, "dst");
+        sameType(ts, "src", td, "dst");
+        requireSameSize(ts, "src", td, "dst");
+        int cols = 0;
+        if (bm != null) {
+            if (broadcastRows) {
+                cols = bm.size();
+                if (cols == 0 ? ts.size() != 0 : ts.size() % cols != 0) {
+                    throw new IllegalArgumentException("mask: expected a size that divides "
+                            + ts.size() + " (the size of src; broadcastRows: one bit per column),"
+                            + " got " + cols);
+                }
+            } else if (bm.size() != ts.size()) {
+                throw new IllegalArgumentException("mask: expected " + ts.size()
+                        + " bits (the size of src; broadcastRows=false), got " + bm.size());
+            }
+        }
+        long[] words = bm == null ? null : bm.words();
+        if (ts.isFloat()) {
+            kernels.maskedScaleAdd(ts.floats(), words, broadcastRows, cols, scale, beta,
+                    td.floats());
+        } else {
+            kernels.maskedScaleAdd(ts.doubles(), words, broadcastRows, cols, scale, beta,
+                    td.doubles());
+        }
+    }
+
+    // ================================================================ reductions
+
+    @Override
+    public double sum(Tensor<?> t) {
+        ensureOpen("sum");
+        CpuTensor<?> x = tensor(t, "t");
+        return x.isFloat() ? kernels.sum(x.floats()) : kernels.sum(x.doubles());
+    }
+
+    @Override
+    public boolean allFinite(Tensor<?> t) {
+        ensureOpen("allFinite");
+        CpuTensor<?> x = tensor(t, "t");
+        return x.isFloat() ? kernels.allFinite(x.floats()) : kernels.allFinite(x.doubles());
+    }
+
+    // ================================================================ losses
+
+    @Override
+    public <T extends Number> double meanSquaredError(Tensor<T> pred, Tensor<T> target,
+                                                      Tensor<T> grad) {
+        ensureOpen("meanSquaredError");
+        CpuTensor<?> tp = tensor(pred, "pred");
+        CpuTensor<?> tt = tensor(target, "target");
+        CpuTensor<?> tg = grad == null ? null : tensor(grad, "grad");
+        sameType(tp, "pred", tt, "target");
+        requireSameSize(tp, "pred", tt, "target");
+        if (tg != null) {
+            sameType(tp, "pred", tg, "grad");
+            requireSameSize(tp, "pred", tg, "grad");
+        }
+        if (tp.isFloat()) {
+            return kernels.meanSquaredError(tp.floats(), tt.floats(),
+                    tg == null ? null : tg.floats());
+        }
+        return kernels.meanSquaredError(tp.doubles(), tt.doubles(),
+                tg == null ? null : tg.doubles());
+    }
+
+    @Override
+    public <T extends Number> double softmaxCrossEntropy(int classes, Tensor<T> logits,
+                                                         Tensor<T> target, Tensor<T> grad) {
+        ensureOpen("softmaxCrossEntropy");
+        if (classes < 1) {
+            throw new IllegalArgumentException("classes: expected >= 1, got " + classes);
+        }
+        CpuTensor<?> tl = tensor(logits, "logits");
+        CpuTensor<?> tt = tensor(target, "target");
+        CpuTensor<?> tg = grad == null ? null : tensor(grad, "grad");
+        sameType(tl, "logits", tt, "target");
+        requireMultiple(tl, "logits", classes, "classes=" + classes);
+        requireSameSize(tl, "logits", tt, "target");
+        if (tg != null) {
+            sameType(tl, "logits", tg, "grad");
+            requireSameSize(tl, "logits", tg, "grad");
+        }
+        if (tl.isFloat()) {
+            return kernels.softmaxCrossEntropy(classes, tl.floats(), tt.floats(),
+                    tg == null ? null : tg.floats());
+        }
+        return kernels.softmaxCrossEntropy(classes, tl.doubles(), tt.doubles(),
+                tg == null ? null : tg.doubles());
+    }
+
+    // ================================================================ optimisers
+
+    @Override
+    public <T extends Number> void sgdStep(Tensor<T> param, Tensor<T> grad, Tensor<T> velocity,
+                                           double learningRate, double momentum,
+                                           double weightDecay) {
+        ensureOpen("sgdStep");
+        CpuTensor<?> tp = tensor(param, "param");
+        CpuTensor<?> tg = tensor(grad, "grad");
+        if (momentum != 0.0) {
+            Objects.requireNonNull(velocity, "velocity (required when momentum is not 0)");
+        }
+        CpuTensor<?> tv = velocity == null ? null : tensor(velocity, "velocity");
+        sameType(tp, "param", tg, "grad");
+        requireSameSize(tp, "param", tg, "grad");
+        if (tv != null) {
+            sameType(tp, "param", tv, "velocity");
+            requireSameSize(tp, "param", tv, "velocity");
+            requireDistinct(tv, "velocity", tp, "param");
+            requireDistinct(tv, "velocity", tg, "grad");
+        }
+        requireDistinct(tp, "param", tg, "grad");
+        // With momentum 0 the buffer plays no part (as in PyTorch): it is neither read nor written.
+        CpuTensor<?> used = momentum == 0.0 ? null : tv;
+        if (tp.isFloat()) {
+            kernels.sgdStep(tp.floats(), tg.floats(), used == null ? null : used.floats(),
+                    learningRate, momentum, weightDecay);
+        } else {
+            kernels.sgdStep(tp.doubles(), tg.doubles(), used == null ? null : used.doubles(),
+                    learningRate, momentum, weightDecay);
+        }
+    }
+
+    @Override
+    public <T extends Number> void adamStep(Tensor<T> param, Tensor<T> grad, Tensor<T> m,
+                                            Tensor<T> v, double learningRate, double beta1,
+                                            double beta2, double epsilon, double weightDecay,
+                                            boolean decoupledWeightDecay, int step) {
+        ensureOpen("adamStep");
+        CpuTensor<?> tp = tensor(param, "param");
+        CpuTensor<?> tg = tensor(grad, "grad");
+        CpuTensor<?> tm = tensor(m, "m");
+        CpuTensor<?> tv = tensor(v, "v");
+        if (step < 1) {
+            throw new IllegalArgumentException("step: expected >= 1 (1-based), got " + step);
+        }
+        sameType(tp, "param", tg, "grad");
+        sameType(tp, "param", tm, "m");
+        sameType(tp, "param", tv, "v");
+        requireSameSize(tp, "param", tg, "grad");
+        requireSameSize(tp, "param", tm, "m");
+        requireSameSize(tp, "param", tv, "v");
+        requireDistinct(tp, "param", tg, "grad");
+        requireDistinct(tm, "m", tp, "param");
+        requireDistinct(tm, "m", tg, "grad");
+        requireDistinct(tv, "v", tp, "param");
+        requireDistinct(tv, "v", tg, "grad");
+        requireDistinct(tv, "v", tm, "m");
+        if (tp.isFloat()) {
+            kernels.adamStep(tp.floats(), tg.floats(), tm.floats(), tv.floats(), learningRate,
+                    beta1, beta2, epsilon, weightDecay, decoupledWeightDecay, step);
+        } else {
+            kernels.adamStep(tp.doubles(), tg.doubles(), tm.doubles(), tv.doubles(), learningRate,
+                    beta1, beta2, epsilon, weightDecay, decoupledWeightDecay, step);
+        }
+    }
+
+    // ================================================================ lifecycle and checks
+
+    private <R extends CpuResource> R register(R resource) {
+        live.add(resource);
+        return resource;
+    }
+
+    /** Called by a resource when it is closed. */
+    void released(CpuResource resource) {
+        live.remove(resource);
+    }
+
+    private void ensureOpen(String method) {
+        if (closed) {
+            throw new IllegalStateException(method + ": backend '" + CpuBackendProvider.ID
+                    + "' is closed");
+        }
+    }
+
+    /** @return the tensor as this backend's, after checking it is not null, ours and open */
+    private CpuTensor<?> tensor(Tensor<?> t, String name) {
+        Objects.requireNonNull(t, name);
+        if (!(t instanceof CpuTensor)) {
+            throw new IllegalArgumentException(name + ": expected a tensor of backend '"
+                    + CpuBackendProvider.ID + "', got a " + t.getClass().getName());
+        }
+        CpuTensor<?> ct = (CpuTensor<?>) t;
+        if (ct.owner() != this) {
+            throw new IllegalArgumentException(name + ": expected a tensor of this backend, got "
+                    + "one that belongs to another '" + CpuBackendProvider.ID + "' backend");
+        }
+        if (ct.isClosed()) {
+            throw new IllegalStateException(name + ": tensor is closed");
+        }
+        return ct;
+    }
+
+    /** @return the mask as this backend's, after checking it is not null, ours and open */
+    private CpuBitMask mask(BitMask mask, String name) {
+        Objects.requireNonNull(mask, name);
+        if (!(mask instanceof CpuBitMask)) {
+            throw new IllegalArgumentException(name + ": expected a mask of backend '"
+                    + CpuBackendProvider.ID + "', got a " + mask.getClass().getName());
+        }
+        CpuBitMask cm = (CpuBitMask) mask;
+        if (cm.owner() != this) {
+            throw new IllegalArgumentException(name + ": expected a mask of this backend, got "
+                    + "one that belongs to another '" + CpuBackendProvider.ID + "' backend");
+        }
+        if (cm.isClosed()) {
+            throw new IllegalStateException(name + ": mask is closed");
+        }
+        return cm;
+    }
+
+    private static void sameType(CpuTensor<?> first, String firstName, CpuTensor<?> other,
+                                 String otherName) {
+        if (other.type() != first.type()) {
+            throw new IllegalArgumentException(otherName + ": expected " + first.type()
+                    + " (the type of " + firstName + "), got " + other.type());
+        }
+    }
+
+    private static void requireSize(CpuTensor<?> t, String name, long expected, String why) {
+        if (t.size() != expected) {
+            throw new IllegalArgumentException(name + ": expected " + expected + " elements ("
+                    + why + "), got " + t.size());
+        }
+    }
+
+    private static void requireSameSize(CpuTensor<?> first, String firstName,
+                                        CpuTensor<?> other, String otherName) {
+        requireSize(other, otherName, first.size(), "the size of " + firstName);
+    }
+
+    /** Requires {@code t.size()} to be a multiple of {@code unit} (only 0 when unit is 0). */
+    private static void requireMultiple(CpuTensor<?> t, String name, int unit, String why) {
+        boolean ok = unit == 0 ? t.size() == 0 : t.size() % unit == 0;
+        if (!ok) {
+            throw new IllegalArgumentException(name + ": expected a multiple of " + unit
+                    + " elements (" + why + "), got " + t.size());
+        }
+    }
+
+    private static void requireDistinct(CpuTensor<?> out, String outName, CpuTensor<?> in,
+                                        String inName) {
+        if (out == in) {
+            throw new IllegalArgumentException(outName + ": expected a tensor other than "
+                    + inName + " (they may not alias), got the same tensor");
+        }
+    }
+
+    private static void requireNonNegative(String name, int value) {
+        if (value < 0) {
+            throw new IllegalArgumentException(name + ": expected >= 0, got " + value);
+        }
+    }
+
+    private static void checkRange(String arrayName, int capacity, String offsetName, int offset,
+                                   int length) {
+        requireNonNegative(offsetName, offset);
+        requireNonNegative("length", length);
+        if ((long) offset + length > capacity) {
+            throw new IllegalArgumentException(offsetName + " + length: expected <= " + capacity
+                    + " (the size of " + arrayName + "), got " + ((long) offset + length) + " ("
+                    + offsetName + "=" + offset + ", length=" + length + ")");
+        }
+    }
+
+    private static int[] shapeCopy(int[] shape) {
+        Objects.requireNonNull(shape, "shape");
+        int[] dims = shape.clone();
+        if (dims.length == 0) {
+            throw new IllegalArgumentException("shape: expected at least one axis, got []");
+        }
+        for (int d : dims) {
+            if (d < 0) {
+                throw new IllegalArgumentException("shape: expected extents >= 0, got "
+                        + Arrays.toString(dims));
+            }
+        }
+        return dims;
+    }
+
+    private static int sizeOf(int[] dims) {
+        for (int d : dims) {
+            if (d == 0) {
+                return 0;
+            }
+        }
+        long size = 1;
+        for (int d : dims) {
+            size *= d;
+            if (size > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("shape: expected at most "
+                        + Integer.MAX_VALUE + " elements, got " + Arrays.toString(dims)
+                        + " (more than " + Integer.MAX_VALUE + ")");
+            }
+        }
+        return (int) size;
+    }
+
+    private static void requireLength(int length, int size, int[] dims) {
+        if (length != size) {
+            throw new IllegalArgumentException("data: expected " + size + " elements (shape "
+                    + Arrays.toString(dims) + "), got " + length);
+        }
+    }
+}

@@ -1,0 +1,586 @@
+package dev.loradrop.backend.cpu;
+
+import dev.loradrop.api.Activation;
+import java.util.Arrays;
+
+/**
+ * The plain-Java kernels, single-threaded: the path that always exists and the reference a faster
+ * path is tested against. Float and double loops are written separately (no boxing); each pair
+ * follows the same structure, and transcendental functions use the double-precision definitions
+ * of {@link Activation} for both, so there is one formula per idea.
+ *
+ * <p>Float kernels compute in float, except reductions (sums, column sums, losses) and optimiser
+ * updates, which use double intermediates and round once when they store.
+ */
+class ScalarKernels implements Kernels {
+
+    /** The shared, stateless instance. */
+    static final ScalarKernels INSTANCE = new ScalarKernels();
+
+    ScalarKernels() {
+    }
+
+    @Override
+    public String path() {
+        return "scalar";
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** @return {@code v + beta * old}, or {@code v} when beta is 0 (old ignored, even NaN) */
+    private static float mix(float v, float beta, float old) {
+        return beta == 0f ? v : v + beta * old;
+    }
+
+    /** @return {@code v + beta * old}, or {@code v} when beta is 0 (old ignored, even NaN) */
+    private static double mix(double v, double beta, double old) {
+        return beta == 0.0 ? v : v + beta * old;
+    }
+
+    /** {@code x[from, from + length) *= beta}, where beta 0 clears (even NaN). */
+    private static void scale(float[] x, int from, int length, float beta) {
+        if (beta == 0f) {
+            Arrays.fill(x, from, from + length, 0f);
+        } else if (beta != 1f) {
+            for (int i = from, end = from + length; i < end; i++) {
+                x[i] *= beta;
+            }
+        }
+    }
+
+    /** {@code x[from, from + length) *= beta}, where beta 0 clears (even NaN). */
+    private static void scale(double[] x, int from, int length, double beta) {
+        if (beta == 0.0) {
+            Arrays.fill(x, from, from + length, 0.0);
+        } else if (beta != 1.0) {
+            for (int i = from, end = from + length; i < end; i++) {
+                x[i] *= beta;
+            }
+        }
+    }
+
+    private static boolean kept(long[] mask, int i) {
+        return (mask[i >>> 6] >>> i & 1L) != 0;
+    }
+
+    // ------------------------------------------------------------------ GEMM
+
+    /*
+     * Loop orders: without transB, i-p-j (a scaled row of B is added to a row of C: both rows are
+     * contiguous); with transB, i-j-p (C[i, j] is the dot product of two contiguous rows), with
+     * the column of a transposed A gathered into a scratch row first. Element A(i, p) lives at
+     * a[i * aRow + p * aCol].
+     */
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, double alphaD,
+                     float[] a, float[] b, double betaD, float[] c) {
+        float alpha = (float) alphaD;
+        float beta = (float) betaD;
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0 || alpha == 0f) {
+            scale(c, 0, m * n, beta);
+            return;
+        }
+        int aRow = transA ? 1 : k;
+        int aCol = transA ? m : 1;
+        if (!transB) {
+            for (int i = 0; i < m; i++) {
+                int ci = i * n;
+                scale(c, ci, n, beta);
+                for (int p = 0; p < k; p++) {
+                    float aip = alpha * a[i * aRow + p * aCol];
+                    int bp = p * n;
+                    for (int j = 0; j < n; j++) {
+                        c[ci + j] += aip * b[bp + j];
+                    }
+                }
+            }
+        } else {
+            float[] row = transA ? new float[k] : a;
+            for (int i = 0; i < m; i++) {
+                int ao = 0;
+                if (transA) {
+                    for (int p = 0; p < k; p++) {
+                        row[p] = a[p * m + i];
+                    }
+                } else {
+                    ao = i * k;
+                }
+                int ci = i * n;
+                for (int j = 0; j < n; j++) {
+                    int bo = j * k;
+                    float s = 0f;
+                    for (int p = 0; p < k; p++) {
+                        s += row[ao + p] * b[bo + p];
+                    }
+                    c[ci + j] = mix(alpha * s, beta, c[ci + j]);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
+                     double[] a, double[] b, double beta, double[] c) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0 || alpha == 0.0) {
+            scale(c, 0, m * n, beta);
+            return;
+        }
+        int aRow = transA ? 1 : k;
+        int aCol = transA ? m : 1;
+        if (!transB) {
+            for (int i = 0; i < m; i++) {
+                int ci = i * n;
+                scale(c, ci, n, beta);
+                for (int p = 0; p < k; p++) {
+                    double aip = alpha * a[i * aRow + p * aCol];
+                    int bp = p * n;
+                    for (int j = 0; j < n; j++) {
+                        c[ci + j] += aip * b[bp + j];
+                    }
+                }
+            }
+        } else {
+            double[] row = transA ? new double[k] : a;
+            for (int i = 0; i < m; i++) {
+                int ao = 0;
+                if (transA) {
+                    for (int p = 0; p < k; p++) {
+                        row[p] = a[p * m + i];
+                    }
+                } else {
+                    ao = i * k;
+                }
+                int ci = i * n;
+                for (int j = 0; j < n; j++) {
+                    int bo = j * k;
+                    double s = 0.0;
+                    for (int p = 0; p < k; p++) {
+                        s += row[ao + p] * b[bo + p];
+                    }
+                    c[ci + j] = mix(alpha * s, beta, c[ci + j]);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ elementwise
+
+    @Override
+    public void axpby(double alphaD, float[] x, double betaD, float[] y) {
+        float alpha = (float) alphaD;
+        float beta = (float) betaD;
+        for (int i = 0; i < x.length; i++) {
+            y[i] = mix(alpha * x[i], beta, y[i]);
+        }
+    }
+
+    @Override
+    public void axpby(double alpha, double[] x, double beta, double[] y) {
+        for (int i = 0; i < x.length; i++) {
+            y[i] = mix(alpha * x[i], beta, y[i]);
+        }
+    }
+
+    @Override
+    public void addBias(float[] y, float[] bias) {
+        int cols = bias.length;
+        for (int r = 0; r < y.length; r += cols) {
+            for (int c = 0; c < cols; c++) {
+                y[r + c] += bias[c];
+            }
+        }
+    }
+
+    @Override
+    public void addBias(double[] y, double[] bias) {
+        int cols = bias.length;
+        for (int r = 0; r < y.length; r += cols) {
+            for (int c = 0; c < cols; c++) {
+                y[r + c] += bias[c];
+            }
+        }
+    }
+
+    @Override
+    public void columnSums(float[] src, double betaD, float[] dst) {
+        float beta = (float) betaD;
+        int cols = dst.length;
+        double[] acc = new double[cols];
+        for (int r = 0; r < src.length; r += cols) {
+            for (int c = 0; c < cols; c++) {
+                acc[c] += src[r + c];
+            }
+        }
+        for (int c = 0; c < cols; c++) {
+            dst[c] = (float) mix(acc[c], beta, dst[c]);
+        }
+    }
+
+    @Override
+    public void columnSums(double[] src, double beta, double[] dst) {
+        int cols = dst.length;
+        double[] acc = new double[cols];
+        for (int r = 0; r < src.length; r += cols) {
+            for (int c = 0; c < cols; c++) {
+                acc[c] += src[r + c];
+            }
+        }
+        for (int c = 0; c < cols; c++) {
+            dst[c] = mix(acc[c], beta, dst[c]);
+        }
+    }
+
+    // ------------------------------------------------------------------ activations
+
+    @Override
+    public void activate(Activation activation, float[] pre, float[] out) {
+        switch (activation) {
+            case IDENTITY:
+                if (out != pre) {
+                    System.arraycopy(pre, 0, out, 0, pre.length);
+                }
+                break;
+            case RELU:
+                for (int i = 0; i < pre.length; i++) {
+                    out[i] = pre[i] > 0f ? pre[i] : 0f;
+                }
+                break;
+            default:
+                for (int i = 0; i < pre.length; i++) {
+                    out[i] = (float) activation.apply(pre[i]);
+                }
+        }
+    }
+
+    @Override
+    public void activate(Activation activation, double[] pre, double[] out) {
+        switch (activation) {
+            case IDENTITY:
+                if (out != pre) {
+                    System.arraycopy(pre, 0, out, 0, pre.length);
+                }
+                break;
+            case RELU:
+                for (int i = 0; i < pre.length; i++) {
+                    out[i] = pre[i] > 0.0 ? pre[i] : 0.0;
+                }
+                break;
+            default:
+                for (int i = 0; i < pre.length; i++) {
+                    out[i] = activation.apply(pre[i]);
+                }
+        }
+    }
+
+    /*
+     * The derivative is taken from pre (the definition), not from out: it is exact for every
+     * activation and does not depend on out having been computed by the same backend.
+     */
+
+    @Override
+    public void activationBackward(Activation activation, float[] pre, float[] out, float[] dOut,
+                                   float[] dPre) {
+        switch (activation) {
+            case IDENTITY:
+                if (dPre != dOut) {
+                    System.arraycopy(dOut, 0, dPre, 0, dOut.length);
+                }
+                break;
+            case RELU:
+                for (int i = 0; i < pre.length; i++) {
+                    dPre[i] = dOut[i] * (pre[i] > 0f ? 1f : 0f);
+                }
+                break;
+            default:
+                for (int i = 0; i < pre.length; i++) {
+                    dPre[i] = (float) (dOut[i] * activation.derivative(pre[i]));
+                }
+        }
+    }
+
+    @Override
+    public void activationBackward(Activation activation, double[] pre, double[] out,
+                                   double[] dOut, double[] dPre) {
+        switch (activation) {
+            case IDENTITY:
+                if (dPre != dOut) {
+                    System.arraycopy(dOut, 0, dPre, 0, dOut.length);
+                }
+                break;
+            case RELU:
+                for (int i = 0; i < pre.length; i++) {
+                    dPre[i] = dOut[i] * (pre[i] > 0.0 ? 1.0 : 0.0);
+                }
+                break;
+            default:
+                for (int i = 0; i < pre.length; i++) {
+                    dPre[i] = dOut[i] * activation.derivative(pre[i]);
+                }
+        }
+    }
+
+    // ------------------------------------------------------------------ masks
+
+    /*
+     * A dropped element is multiplied by 0, as the contract's formula (and PyTorch's dropout)
+     * says: a dropped NaN or infinity gives NaN.
+     */
+
+    @Override
+    public void maskedScaleAdd(float[] src, long[] mask, boolean broadcastRows, int cols,
+                               double scaleD, double betaD, float[] dst) {
+        float scale = (float) scaleD;
+        float beta = (float) betaD;
+        if (mask == null) {
+            for (int i = 0; i < src.length; i++) {
+                dst[i] = mix(scale * src[i], beta, dst[i]);
+            }
+        } else if (!broadcastRows) {
+            for (int i = 0; i < src.length; i++) {
+                dst[i] = mix((kept(mask, i) ? scale : 0f) * src[i], beta, dst[i]);
+            }
+        } else {
+            for (int r = 0; r < src.length; r += cols) {
+                for (int c = 0; c < cols; c++) {
+                    int i = r + c;
+                    dst[i] = mix((kept(mask, c) ? scale : 0f) * src[i], beta, dst[i]);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void maskedScaleAdd(double[] src, long[] mask, boolean broadcastRows, int cols,
+                               double scale, double beta, double[] dst) {
+        if (mask == null) {
+            for (int i = 0; i < src.length; i++) {
+                dst[i] = mix(scale * src[i], beta, dst[i]);
+            }
+        } else if (!broadcastRows) {
+            for (int i = 0; i < src.length; i++) {
+                dst[i] = mix((kept(mask, i) ? scale : 0.0) * src[i], beta, dst[i]);
+            }
+        } else {
+            for (int r = 0; r < src.length; r += cols) {
+                for (int c = 0; c < cols; c++) {
+                    int i = r + c;
+                    dst[i] = mix((kept(mask, c) ? scale : 0.0) * src[i], beta, dst[i]);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ reductions
+
+    @Override
+    public double sum(float[] t) {
+        double s = 0.0;
+        for (float x : t) {
+            s += x;
+        }
+        return s;
+    }
+
+    @Override
+    public double sum(double[] t) {
+        double s = 0.0;
+        for (double x : t) {
+            s += x;
+        }
+        return s;
+    }
+
+    @Override
+    public boolean allFinite(float[] t) {
+        for (float x : t) {
+            if (!Float.isFinite(x)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public boolean allFinite(double[] t) {
+        for (double x : t) {
+            if (!Double.isFinite(x)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------ losses
+
+    /* An empty batch gives NaN (0 / 0), as PyTorch's mean reductions do. */
+
+    @Override
+    public double meanSquaredError(float[] pred, float[] target, float[] grad) {
+        int n = pred.length;
+        double s = 0.0;
+        for (int i = 0; i < n; i++) {
+            double d = (double) pred[i] - target[i];
+            s += d * d;
+            if (grad != null) {
+                grad[i] = (float) (2.0 * d / n);
+            }
+        }
+        return s / n;
+    }
+
+    @Override
+    public double meanSquaredError(double[] pred, double[] target, double[] grad) {
+        int n = pred.length;
+        double s = 0.0;
+        for (int i = 0; i < n; i++) {
+            double d = pred[i] - target[i];
+            s += d * d;
+            if (grad != null) {
+                grad[i] = 2.0 * d / n;
+            }
+        }
+        return s / n;
+    }
+
+    /*
+     * Per row: the max and sum(t), then Z = sum exp(l - max), then log s = l - max - log Z.
+     * Element c of grad is written after logits[c] and target[c] of its row are last read, so
+     * grad may alias either. Terms with t = 0 contribute nothing (even where log s = -inf).
+     */
+
+    @Override
+    public double softmaxCrossEntropy(int classes, float[] logits, float[] target, float[] grad) {
+        int rows = logits.length / classes;
+        double loss = 0.0;
+        for (int off = 0; off < logits.length; off += classes) {
+            double max = Double.NEGATIVE_INFINITY;
+            double sumT = 0.0;
+            for (int c = 0; c < classes; c++) {
+                max = Math.max(max, logits[off + c]);
+                sumT += target[off + c];
+            }
+            double z = 0.0;
+            for (int c = 0; c < classes; c++) {
+                z += Math.exp(logits[off + c] - max);
+            }
+            double logZ = Math.log(z);
+            for (int c = 0; c < classes; c++) {
+                double shifted = logits[off + c] - max;
+                double t = target[off + c];
+                if (t != 0.0) {
+                    loss -= t * (shifted - logZ);
+                }
+                if (grad != null) {
+                    grad[off + c] = (float) ((Math.exp(shifted) / z * sumT - t) / rows);
+                }
+            }
+        }
+        return loss / rows;
+    }
+
+    @Override
+    public double softmaxCrossEntropy(int classes, double[] logits, double[] target,
+                                      double[] grad) {
+        int rows = logits.length / classes;
+        double loss = 0.0;
+        for (int off = 0; off < logits.length; off += classes) {
+            double max = Double.NEGATIVE_INFINITY;
+            double sumT = 0.0;
+            for (int c = 0; c < classes; c++) {
+                max = Math.max(max, logits[off + c]);
+                sumT += target[off + c];
+            }
+            double z = 0.0;
+            for (int c = 0; c < classes; c++) {
+                z += Math.exp(logits[off + c] - max);
+            }
+            double logZ = Math.log(z);
+            for (int c = 0; c < classes; c++) {
+                double shifted = logits[off + c] - max;
+                double t = target[off + c];
+                if (t != 0.0) {
+                    loss -= t * (shifted - logZ);
+                }
+                if (grad != null) {
+                    grad[off + c] = (Math.exp(shifted) / z * sumT - t) / rows;
+                }
+            }
+        }
+        return loss / rows;
+    }
+
+    // ------------------------------------------------------------------ optimisers
+
+    @Override
+    public void sgdStep(float[] param, float[] grad, float[] velocity, double lr, double momentum,
+                        double weightDecay) {
+        for (int i = 0; i < param.length; i++) {
+            double g = weightDecay == 0.0 ? grad[i] : grad[i] + weightDecay * param[i];
+            if (velocity != null) {
+                g = momentum * velocity[i] + g;
+                velocity[i] = (float) g;
+            }
+            param[i] = (float) (param[i] - lr * g);
+        }
+    }
+
+    @Override
+    public void sgdStep(double[] param, double[] grad, double[] velocity, double lr,
+                        double momentum, double weightDecay) {
+        for (int i = 0; i < param.length; i++) {
+            double g = weightDecay == 0.0 ? grad[i] : grad[i] + weightDecay * param[i];
+            if (velocity != null) {
+                g = momentum * velocity[i] + g;
+                velocity[i] = g;
+            }
+            param[i] = param[i] - lr * g;
+        }
+    }
+
+    @Override
+    public void adamStep(float[] param, float[] grad, float[] m, float[] v, double lr,
+                         double beta1, double beta2, double epsilon, double weightDecay,
+                         boolean decoupled, int step) {
+        double bc1 = 1.0 - Math.pow(beta1, step);
+        double bc2 = 1.0 - Math.pow(beta2, step);
+        double shrink = decoupled ? 1.0 - lr * weightDecay : 1.0;
+        double coupled = decoupled ? 0.0 : weightDecay;
+        for (int i = 0; i < param.length; i++) {
+            double p = param[i];
+            double g = coupled == 0.0 ? grad[i] : grad[i] + coupled * p;
+            p *= shrink;
+            double mi = beta1 * m[i] + (1.0 - beta1) * g;
+            double vi = beta2 * v[i] + (1.0 - beta2) * g * g;
+            m[i] = (float) mi;
+            v[i] = (float) vi;
+            param[i] = (float) (p - lr * (mi / bc1) / (Math.sqrt(vi / bc2) + epsilon));
+        }
+    }
+
+    @Override
+    public void adamStep(double[] param, double[] grad, double[] m, double[] v, double lr,
+                         double beta1, double beta2, double epsilon, double weightDecay,
+                         boolean decoupled, int step) {
+        double bc1 = 1.0 - Math.pow(beta1, step);
+        double bc2 = 1.0 - Math.pow(beta2, step);
+        double shrink = decoupled ? 1.0 - lr * weightDecay : 1.0;
+        double coupled = decoupled ? 0.0 : weightDecay;
+        for (int i = 0; i < param.length; i++) {
+            double p = param[i];
+            double g = coupled == 0.0 ? grad[i] : grad[i] + coupled * p;
+            p *= shrink;
+            double mi = beta1 * m[i] + (1.0 - beta1) * g;
+            double vi = beta2 * v[i] + (1.0 - beta2) * g * g;
+            m[i] = mi;
+            v[i] = vi;
+            param[i] = p - lr * (mi / bc1) / (Math.sqrt(vi / bc2) + epsilon);
+        }
+    }
+}
