@@ -298,7 +298,8 @@ public abstract class ContractSupport {
             }
         }
         if (bad > 0) {
-            Assertions.fail(what + " [" + type + "]: " + first + "; " + bad + " of "
+            String label = what.contains(type.name()) ? what : what + " [" + type + "]";
+            Assertions.fail(label + ": " + first + "; " + bad + " of "
                     + expected.length + " elements out of tolerance");
         }
     }
