@@ -136,22 +136,25 @@ class LossAndOptimiserTest {
         }
     }
 
+    /** Scalars are rounded to the type first, as the SPI says a FLOAT32 kernel does. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.loradrop.backend.cpu.Fixtures#types")
     void sgdStepWithAndWithoutMomentum(NumericType<?> type) {
         Random rnd = new Random(23);
-        for (double[] cfg : new double[][] {{0.1, 0, 0}, {0.1, 0, 0.01}, {0.05, 0.9, 0},
-                {0.05, 0.9, 0.1}}) {
+        // lr, momentum, weight decay, whether a velocity is given
+        for (double[] cfg : new double[][] {{0.1, 0, 0, 0}, {0.1, 0, 0.01, 0}, {0.05, 0.9, 0, 1},
+                {0.05, 0.9, 0.1, 1}, {0.1, 0, 0, 1}}) {
             int n = 37;
             double[] p = random(rnd, n, type);
-            double[] v = cfg[1] == 0 ? null : new double[n];
+            double[] v = cfg[3] == 0 ? null : new double[n];
             try (Tensor tp = backend.upload(type, p, n);
                  Tensor tv = backend.allocate(type, n)) {
                 for (int step = 0; step < 3; step++) {
                     double[] g = random(rnd, n, type);
-                    sgdReference(p, g, v, cfg[0], cfg[1], cfg[2]);
+                    sgdReference(p, g, v, Fixtures.round(type, cfg[0]),
+                            Fixtures.round(type, cfg[1]), Fixtures.round(type, cfg[2]));
                     try (Tensor tg = backend.upload(type, g, n)) {
-                        backend.sgdStep(tp, tg, cfg[1] == 0 ? null : tv, cfg[0], cfg[1], cfg[2]);
+                        backend.sgdStep(tp, tg, v == null ? null : tv, cfg[0], cfg[1], cfg[2]);
                     }
                     assertClose("sgd param " + step, tp.toDoubleArray(), p, null, 8, type);
                     if (v != null) {
@@ -206,7 +209,10 @@ class LossAndOptimiserTest {
                      Tensor tv = backend.allocate(type, n)) {
                     for (int step = 1; step <= 4; step++) {
                         double[] g = random(rnd, n, type);
-                        adamReference(p, g, m, v, 1e-2, 0.9, 0.999, 1e-8, wd, decoupled, step);
+                        adamReference(p, g, m, v, Fixtures.round(type, 1e-2),
+                                Fixtures.round(type, 0.9), Fixtures.round(type, 0.999),
+                                Fixtures.round(type, 1e-8), Fixtures.round(type, wd), decoupled,
+                                step);
                         try (Tensor tg = backend.upload(type, g, n)) {
                             backend.adamStep(tp, tg, tm, tv, 1e-2, 0.9, 0.999, 1e-8, wd,
                                     decoupled, step);
