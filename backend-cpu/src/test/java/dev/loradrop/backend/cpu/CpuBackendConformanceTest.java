@@ -3,7 +3,7 @@ package dev.loradrop.backend.cpu;
 import dev.loradrop.api.spi.ComputeBackendProvider;
 import dev.loradrop.tck.ComputeBackendContractTest;
 
-/** Runs the backend conformance kit against the CPU backend. */
+/** Runs the conformance kit against the CPU backend with the default tolerances. */
 class CpuBackendConformanceTest extends ComputeBackendContractTest {
 
     @Override
