@@ -485,13 +485,13 @@ public final class CpuBackend implements ComputeBackend {
             requireDistinct(tv, "velocity", tg, "grad");
         }
         requireDistinct(tp, "param", tg, "grad");
-        // With momentum 0 the buffer plays no part (as in PyTorch): it is neither read nor written.
-        CpuTensor<?> used = momentum == 0.0 ? null : tv;
+        // A given velocity is always used, as the contract reads ("with a velocity"), even with
+        // momentum 0: it then ends up holding g.
         if (tp.isFloat()) {
-            kernels.sgdStep(tp.floats(), tg.floats(), used == null ? null : used.floats(),
+            kernels.sgdStep(tp.floats(), tg.floats(), tv == null ? null : tv.floats(),
                     learningRate, momentum, weightDecay);
         } else {
-            kernels.sgdStep(tp.doubles(), tg.doubles(), used == null ? null : used.doubles(),
+            kernels.sgdStep(tp.doubles(), tg.doubles(), tv == null ? null : tv.doubles(),
                     learningRate, momentum, weightDecay);
         }
     }

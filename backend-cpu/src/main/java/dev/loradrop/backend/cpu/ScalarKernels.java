@@ -9,8 +9,9 @@ import java.util.Arrays;
  * follows the same structure, and transcendental functions use the double-precision definitions
  * of {@link Activation} for both, so there is one formula per idea.
  *
- * <p>Float kernels compute in float, except reductions (sums, column sums, losses) and optimiser
- * updates, which use double intermediates and round once when they store.
+ * <p>Float kernels round their scalar arguments to float and compute in float, except reductions
+ * (sums, column sums, losses) and optimiser updates, which use double intermediates and round once
+ * when they store.
  */
 class ScalarKernels implements Kernels {
 
@@ -518,9 +519,17 @@ class ScalarKernels implements Kernels {
 
     // ------------------------------------------------------------------ optimisers
 
+    /*
+     * Float steps round the scalars to float (the SPI's rule), then update each element with
+     * double intermediates and round once per stored value.
+     */
+
     @Override
-    public void sgdStep(float[] param, float[] grad, float[] velocity, double lr, double momentum,
-                        double weightDecay) {
+    public void sgdStep(float[] param, float[] grad, float[] velocity, double lrD,
+                        double momentumD, double weightDecayD) {
+        double lr = (float) lrD;
+        double momentum = (float) momentumD;
+        double weightDecay = (float) weightDecayD;
         for (int i = 0; i < param.length; i++) {
             double g = weightDecay == 0.0 ? grad[i] : grad[i] + weightDecay * param[i];
             if (velocity != null) {
@@ -545,9 +554,14 @@ class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void adamStep(float[] param, float[] grad, float[] m, float[] v, double lr,
-                         double beta1, double beta2, double epsilon, double weightDecay,
+    public void adamStep(float[] param, float[] grad, float[] m, float[] v, double lrD,
+                         double beta1D, double beta2D, double epsilonD, double weightDecayD,
                          boolean decoupled, int step) {
+        double lr = (float) lrD;
+        double beta1 = (float) beta1D;
+        double beta2 = (float) beta2D;
+        double epsilon = (float) epsilonD;
+        double weightDecay = (float) weightDecayD;
         double bc1 = 1.0 - Math.pow(beta1, step);
         double bc2 = 1.0 - Math.pow(beta2, step);
         double shrink = decoupled ? 1.0 - lr * weightDecay : 1.0;
