@@ -3,6 +3,8 @@
  *
  * @uses dev.loradrop.api.spi.ComputeBackendProvider
  */
+// Guice is an automatic module; it is transitive because LoRADropModule extends AbstractModule.
+@SuppressWarnings("requires-transitive-automatic")
 module dev.loradrop.core {
     requires transitive dev.loradrop.api;
     requires transitive com.google.guice;
