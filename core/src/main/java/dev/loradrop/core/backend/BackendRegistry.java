@@ -41,7 +41,12 @@ import org.slf4j.LoggerFactory;
  * </ol>
  * Blank property and environment values are ignored. A named backend that is unknown fails with
  * {@link IllegalArgumentException}, one that is unavailable with {@link IllegalStateException};
- * there is no silent fallback to another backend.
+ * there is no silent fallback to another backend. Ids are matched exactly (after trimming).
+ *
+ * <p>Logging (SLF4J, logger {@code dev.loradrop.core.backend.BackendRegistry}): when the registry
+ * is made, one WARN line per failed provider and one INFO line per unavailable one, with the
+ * reason; one INFO line per {@link #select} naming the choice and why. {@link #describe()} gives
+ * the whole picture for bug reports.
  */
 public final class BackendRegistry {
 
