@@ -1,0 +1,2 @@
+/** Layers and LoRA adapters. */
+package dev.loradrop.core;

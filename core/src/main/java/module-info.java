@@ -1,0 +1,24 @@
+/**
+ * loradrop core: layers, the LoRA-drop adapter, the backend registry and the Guice module.
+ *
+ * @uses dev.loradrop.api.spi.ComputeBackendProvider
+ */
+// Guice is an automatic module; it is transitive because LoRADropModule extends AbstractModule.
+@SuppressWarnings("requires-transitive-automatic")
+module dev.loradrop.core {
+    requires transitive dev.loradrop.api;
+    requires transitive com.google.guice;
+    requires jakarta.inject;
+    requires org.slf4j;
+
+    // Added with the classes of these packages (javac refuses to export an empty package):
+    // exports dev.loradrop.core;
+    // exports dev.loradrop.core.optim;
+    // exports dev.loradrop.core.loss;
+    exports dev.loradrop.core.backend;
+    exports dev.loradrop.core.inject;
+
+    opens dev.loradrop.core.inject to com.google.guice;
+
+    uses dev.loradrop.api.spi.ComputeBackendProvider;
+}

@@ -1,0 +1,82 @@
+package dev.loradrop.examples;
+
+import dev.loradrop.core.backend.BackendRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.function.Supplier;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code loradrop} command: {@code --help}, {@code --version} and the subcommands.
+ *
+ * <p>Exit codes: 0 success, 1 failure (for example no backend available), 2 usage error.
+ */
+@Command(name = "loradrop", mixinStandardHelpOptions = true,
+        versionProvider = LoradropCommand.Version.class,
+        description = "LoRA-drop (LoRA with dropout on the LoRA branch) for the JVM.",
+        synopsisSubcommandLabel = "COMMAND",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:failure, for example no backend available",
+                        "2:usage error"})
+public final class LoradropCommand implements Runnable {
+
+    @Spec
+    private CommandSpec spec;
+
+    private LoradropCommand() {
+    }
+
+    /**
+     * Runs the command line app and exits with its exit code.
+     *
+     * @param args the arguments
+     */
+    public static void main(String[] args) {
+        System.exit(commandLine(BackendRegistry::discover).execute(args));
+    }
+
+    /**
+     * Builds the command line, for {@link #main} and for tests.
+     *
+     * @param registry supplies the backend registry when a subcommand needs it
+     * @return the command line, ready for {@link CommandLine#execute}
+     */
+    public static CommandLine commandLine(Supplier<BackendRegistry> registry) {
+        Objects.requireNonNull(registry, "registry");
+        return new CommandLine(new LoradropCommand())
+                .addSubcommand("backends", new BackendsCommand(registry));
+    }
+
+    /** With no subcommand: a usage error. */
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "Missing command; try 'loradrop backends'");
+    }
+
+    /** Reads the version Maven wrote into {@code version.properties}. */
+    static final class Version implements IVersionProvider {
+
+        @Override
+        public String[] getVersion() throws IOException {
+            Properties properties = new Properties();
+            try (InputStream in = LoradropCommand.class.getResourceAsStream("version.properties")) {
+                if (in != null) {
+                    properties.load(in);
+                }
+            }
+            return new String[] {
+                "loradrop " + properties.getProperty("version", "(unknown version)"),
+                "Java " + System.getProperty("java.version") + " ("
+                        + System.getProperty("java.vendor") + "), "
+                        + System.getProperty("os.name") + " " + System.getProperty("os.arch")
+            };
+        }
+    }
+}
