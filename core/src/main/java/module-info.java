@@ -1,5 +1,6 @@
 /**
- * loradrop core: layers, the LoRA-drop adapter, the backend registry and the Guice module.
+ * loradrop core: layers, the LoRA-drop adapter, optimisers, losses, the backend registry and the
+ * Guice module.
  *
  * @uses dev.loradrop.api.spi.ComputeBackendProvider
  */
@@ -11,10 +12,9 @@ module dev.loradrop.core {
     requires jakarta.inject;
     requires org.slf4j;
 
-    // Added with the classes of these packages (javac refuses to export an empty package):
-    // exports dev.loradrop.core;
-    // exports dev.loradrop.core.optim;
-    // exports dev.loradrop.core.loss;
+    exports dev.loradrop.core;
+    exports dev.loradrop.core.optim;
+    exports dev.loradrop.core.loss;
     exports dev.loradrop.core.backend;
     exports dev.loradrop.core.inject;
 

@@ -4,6 +4,7 @@ import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 import dev.loradrop.api.spi.BackendConfig;
 import dev.loradrop.api.spi.ComputeBackend;
+import dev.loradrop.core.LoRADropFactory;
 import dev.loradrop.core.backend.BackendRegistry;
 import jakarta.inject.Singleton;
 import java.util.Objects;
@@ -19,6 +20,8 @@ import java.util.Optional;
  *   <li>{@link ComputeBackend}: a singleton made by the registry from the backend id given to this
  *       module, else the system property, the environment variable or priority (see {@link
  *       BackendRegistry}), with the module's {@link BackendConfig}.</li>
+ *   <li>{@link LoRADropFactory}: a singleton that creates layers and LoRA-drop adapters on that
+ *       backend.</li>
  * </ul>
  *
  * <p><b>Closing.</b> Guice does not close anything: the application owns the {@link
@@ -104,6 +107,16 @@ public class LoRADropModule extends AbstractModule {
     @Singleton
     ComputeBackend computeBackend(BackendRegistry registry) {
         return registry.create(backendId, config);
+    }
+
+    /**
+     * @param backend the selected backend
+     * @return a factory of layers and adapters on it
+     */
+    @Provides
+    @Singleton
+    LoRADropFactory loraDropFactory(ComputeBackend backend) {
+        return new LoRADropFactory(backend);
     }
 
     @Override

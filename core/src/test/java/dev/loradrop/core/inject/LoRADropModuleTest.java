@@ -12,6 +12,11 @@ import dev.loradrop.api.spi.Availability;
 import dev.loradrop.api.spi.BackendConfig;
 import dev.loradrop.api.spi.ComputeBackend;
 import dev.loradrop.api.spi.ComputeBackendProvider;
+import dev.loradrop.api.Activation;
+import dev.loradrop.api.NumericType;
+import dev.loradrop.api.Tensor;
+import dev.loradrop.core.LoRADropAdapter;
+import dev.loradrop.core.LoRADropFactory;
 import dev.loradrop.core.backend.BackendRegistry;
 import dev.loradrop.core.backend.FakeProvider;
 import java.util.ArrayList;
@@ -164,5 +169,24 @@ class LoRADropModuleTest {
         assertThat(new LoRADropModule().backendId()).isEmpty();
         assertThat(new LoRADropModule("cpu").backendId()).hasValue("cpu");
         assertThat(new LoRADropModule().config()).isSameAs(BackendConfig.defaults());
+    }
+
+    @Test
+    void theFactoryBuildsAdaptersOnTheRealCpuBackend() {
+        Injector injector = Guice.createInjector(new LoRADropModule("cpu"));
+        LoRADropFactory factory = injector.getInstance(LoRADropFactory.class);
+        ComputeBackend backend = injector.getInstance(ComputeBackend.class);
+        try (backend) {
+            assertThat(factory.backend()).isSameAs(backend);
+            assertThat(backend.id()).isEqualTo("cpu");
+            try (LoRADropAdapter<Float> adapter = factory.loraDrop(
+                    factory.dense(NumericType.FLOAT32, 4, 3, Activation.RELU, 1L))
+                    .rank(2).dropoutRate(0.2).seed(3L).build();
+                 Tensor<Float> x = backend.upload(new float[] {1, 2, 3, 4}, 1, 4);
+                 Tensor<Float> y = adapter.forward(x)) {
+                assertThat(y.shape()).containsExactly(1, 3);
+            }
+            assertThat(backend.liveAllocations()).isZero();
+        }
     }
 }
