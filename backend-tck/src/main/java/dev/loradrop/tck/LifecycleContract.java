@@ -142,6 +142,8 @@ public abstract class LifecycleContract extends ContractSupport {
         assertThat(t.isClosed()).as("a tensor still open when its backend closed is closed").isTrue();
         assertThat(u.isClosed()).as("a tensor still open when its backend closed is closed").isTrue();
         assertThat(m.isClosed()).as("a mask still open when its backend closed is closed").isTrue();
+        assertThat(be.id()).as("id() answers after close()").isEqualTo(kit.provider().id());
+        assertThat(be.liveAllocations()).as("liveAllocations() after close()").isZero();
         Map<String, ThrowingCallable> uses = new LinkedHashMap<>();
         uses.put("allocate", () -> be.allocate(NumericType.FLOAT32, 2));
         uses.put("upload(float[])", () -> be.upload(new float[] {1}, 1));

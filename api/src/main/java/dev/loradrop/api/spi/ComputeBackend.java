@@ -15,11 +15,13 @@ import java.util.Map;
  *       matrix it takes the dimensions explicitly (as BLAS does) and requires the element count to
  *       match.</li>
  *   <li>Scalars are passed as {@code double}; a FLOAT32 kernel rounds them to float and computes in
- *       float (it may accumulate in higher precision).</li>
+ *       float (it may compute intermediates, such as {@code 1 - beta}, and accumulate in higher
+ *       precision; the conformance kit's tolerances allow for either).</li>
  *   <li>All tensors of one call have the same {@link NumericType}, belong to this backend and are
  *       open. Violations throw {@link IllegalArgumentException} (wrong sizes, types or owner) or
  *       {@link IllegalStateException} (closed tensor, closed backend), naming the argument, before
- *       anything is written. {@code core} checks shapes before it calls a kernel, so these checks
+ *       anything is written. Offsets and lengths out of range are {@link IllegalArgumentException}
+ *       too, and a null tensor is a {@link NullPointerException} naming the argument. {@code core} checks shapes before it calls a kernel, so these checks
  *       guard against bugs, not user input.</li>
  *   <li>An output never aliases an input unless the method says it may.</li>
  *   <li>{@code beta == 0} means the old contents of the output are ignored (even NaN), as in
@@ -31,7 +33,10 @@ import java.util.Map;
  */
 public interface ComputeBackend extends AutoCloseable {
 
-    /** @return the id of the provider that made this backend, for example {@code "cpu"} */
+    /**
+     * @return the id of the provider that made this backend, for example {@code "cpu"}; answers
+     *     after {@link #close()} too
+     */
     String id();
 
     /**
@@ -81,6 +86,8 @@ public interface ComputeBackend extends AutoCloseable {
      */
     @SuppressWarnings("unchecked")
     default <T extends Number> Tensor<T> upload(NumericType<T> type, double[] data, int... shape) {
+        java.util.Objects.requireNonNull(type, "type");
+        java.util.Objects.requireNonNull(data, "data");
         if (type == NumericType.FLOAT64) {
             return (Tensor<T>) upload(data, shape);
         }
@@ -99,6 +106,7 @@ public interface ComputeBackend extends AutoCloseable {
      * @return a new tensor the caller owns
      */
     default <T extends Number> Tensor<T> copyOf(Tensor<T> src) {
+        java.util.Objects.requireNonNull(src, "src");
         Tensor<T> dst = allocate(src.type(), src.shape());
         try {
             copy(src, 0, dst, 0, src.size());
@@ -114,7 +122,8 @@ public interface ComputeBackend extends AutoCloseable {
      *
      * @param src source
      * @param srcOffset first source element
-     * @param dst destination; may be {@code src} if the ranges do not overlap
+     * @param dst destination; may be {@code src} if the ranges do not overlap (overlapping ranges
+     *     are an {@link IllegalArgumentException})
      * @param dstOffset first destination element
      * @param length number of elements
      * @param <T> element type
@@ -184,13 +193,14 @@ public interface ComputeBackend extends AutoCloseable {
 
     /**
      * @return tensors and masks made by this backend and not yet closed; a conformance test checks
-     *     it returns to its starting value
+     *     it returns to its starting value. Answers after {@link #close()} too (then 0)
      */
     long liveAllocations();
 
     /**
-     * Releases every tensor and mask still open; every later call fails with
-     * {@link IllegalStateException}. Idempotent.
+     * Releases every tensor and mask still open; every later call but {@link #id()},
+     * {@link #liveAllocations()} and {@code close()} fails with {@link IllegalStateException}.
+     * Idempotent.
      */
     @Override
     void close();
@@ -201,7 +211,8 @@ public interface ComputeBackend extends AutoCloseable {
      * {@code C = alpha * op(A) * op(B) + beta * C}, where {@code op(A)} is {@code m x k} and
      * {@code op(B)} is {@code k x n}. {@code A} is stored {@code m x k} (or {@code k x m} when
      * {@code transA}), {@code B} is stored {@code k x n} (or {@code n x k} when {@code transB}),
-     * {@code C} is {@code m x n}, all row-major and contiguous. Any dimension may be 0.
+     * {@code C} is {@code m x n}, all row-major and contiguous. Any dimension may be 0. With
+     * {@code alpha == 0}, A and B are not read (as in BLAS), so NaN in them does not spread.
      *
      * @param transA whether A is stored transposed
      * @param transB whether B is stored transposed
@@ -359,7 +370,9 @@ public interface ComputeBackend extends AutoCloseable {
      *
      * @param param parameters, updated
      * @param grad gradients, same size
-     * @param velocity momentum buffer, same size, updated; or null when momentum is 0
+     * @param velocity momentum buffer, same size, updated by the formula whenever it is given (with
+     *     momentum 0 it ends up holding {@code g}); may be null only when momentum is 0, otherwise
+     *     a {@link NullPointerException} naming {@code velocity}
      * @param learningRate lr
      * @param momentum momentum factor
      * @param weightDecay L2 factor
@@ -385,7 +398,8 @@ public interface ComputeBackend extends AutoCloseable {
      * @param epsilon denominator guard
      * @param weightDecay decay factor
      * @param decoupledWeightDecay AdamW when true
-     * @param step the 1-based step number, for bias correction
+     * @param step the 1-based step number, for bias correction; below 1 is an
+     *     {@link IllegalArgumentException}
      * @param <T> element type
      */
     <T extends Number> void adamStep(Tensor<T> param, Tensor<T> grad, Tensor<T> m, Tensor<T> v,

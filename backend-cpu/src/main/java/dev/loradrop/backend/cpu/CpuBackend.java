@@ -45,7 +45,6 @@ public final class CpuBackend implements ComputeBackend {
 
     @Override
     public String id() {
-        ensureOpen("id");
         return CpuBackendProvider.ID;
     }
 
@@ -226,7 +225,6 @@ public final class CpuBackend implements ComputeBackend {
 
     @Override
     public long liveAllocations() {
-        ensureOpen("liveAllocations");
         return live.size();
     }
 
