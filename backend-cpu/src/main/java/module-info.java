@@ -1,6 +1,6 @@
 /** The pure-Java compute backend of loradrop: the embedded default. */
 module dev.loradrop.backend.cpu {
-    requires dev.loradrop.api;
+    requires transitive dev.loradrop.api;
 
     provides dev.loradrop.api.spi.ComputeBackendProvider
             with dev.loradrop.backend.cpu.CpuBackendProvider;

@@ -35,6 +35,7 @@ public final class SequentialModel<T extends Number> extends AbstractLayer<T> {
      * @return the model
      */
     @SafeVarargs
+    @SuppressWarnings("varargs") // List.of copies the array and never writes to it
     public static <T extends Number> SequentialModel<T> of(ILayer<T>... layers) {
         return of(List.of(layers));
     }
