@@ -61,11 +61,35 @@ public abstract class AbstractLayer<T extends Number>
     }
 
     /**
-     * All weights by name, trainable or frozen: the layer's live tensors (never close them).
+     * All weights by name, trainable or frozen: the layer's live tensors (never close them). By
+     * default the values of {@link #parameters()}.
      *
      * @return an insertion-ordered map
      */
-    protected abstract Map<String, Tensor<T>> weights();
+    protected Map<String, Tensor<T>> weights() {
+        Map<String, Tensor<T>> m = new LinkedHashMap<>();
+        for (Parameter<T> p : parameters()) {
+            m.put(p.name(), p.value());
+        }
+        return m;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The layer's class, sizes, type, backend and mode; subclasses add their own entries.
+     */
+    @Override
+    public Map<String, String> getDiagnostics() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("layer", getClass().getSimpleName());
+        d.put("inputSize", Integer.toString(inputSize()));
+        d.put("outputSize", Integer.toString(outputSize()));
+        d.put("type", type.name());
+        d.put("backend", backend.id());
+        d.put("training", Boolean.toString(isTrainingMode()));
+        return d;
+    }
 
     // ------------------------------------------------------------------ checks
 
@@ -113,6 +137,28 @@ public abstract class AbstractLayer<T extends Number>
         if (t.type() != type) {
             throw new IllegalArgumentException(name + ": expected " + type + ", got " + t.type());
         }
+    }
+
+    /**
+     * Checks the gradient given to {@code backward}.
+     *
+     * @param outputGradient the gradient
+     * @param lastRows the rows of the last forward pass, negative if there was none
+     * @return the rows
+     * @throws IllegalStateException if no forward pass precedes the call
+     */
+    protected final int checkBackward(Tensor<T> outputGradient, int lastRows) {
+        ensureOpen();
+        if (lastRows < 0) {
+            throw new IllegalStateException("backward: no forward pass to differentiate; call "
+                    + "forward first");
+        }
+        int rows = checkRows(outputGradient, "outputGradient", outputSize());
+        if (rows != lastRows) {
+            throw new IllegalArgumentException("outputGradient: expected " + lastRows
+                    + " rows like the last output, got " + rows);
+        }
+        return rows;
     }
 
     /**

@@ -5,7 +5,6 @@ import dev.loradrop.api.NumericType;
 import dev.loradrop.api.Parameter;
 import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.ComputeBackend;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -229,16 +228,7 @@ public final class DenseLayer<T extends Number> extends AbstractLayer<T> {
 
     @Override
     public Tensor<T> backward(Tensor<T> outputGradient) {
-        ensureOpen();
-        if (lastInput == null) {
-            throw new IllegalStateException("backward: no forward pass to differentiate; call "
-                    + "forward first");
-        }
-        int rows = checkRows(outputGradient, "outputGradient", out);
-        if (rows != lastRows) {
-            throw new IllegalArgumentException("outputGradient: expected " + lastRows
-                    + " rows like the last output, got " + rows);
-        }
+        int rows = checkBackward(outputGradient, lastRows);
         Tensor<T> g = activationGradient(pre.current(), outputGradient, rows, dPre, post);
         Tensor<T> dx = backend.allocate(type, withLastAxis(outputGradient.shape(), in));
         affineBackward(g, lastInput, rows, true, dx);
@@ -252,14 +242,6 @@ public final class DenseLayer<T extends Number> extends AbstractLayer<T> {
     }
 
     @Override
-    protected Map<String, Tensor<T>> weights() {
-        Map<String, Tensor<T>> m = new LinkedHashMap<>();
-        m.put("weight", weight);
-        m.put("bias", bias);
-        return m;
-    }
-
-    @Override
     public void resetState() {
         lastInput = null;
         lastRows = -1;
@@ -270,14 +252,8 @@ public final class DenseLayer<T extends Number> extends AbstractLayer<T> {
 
     @Override
     public Map<String, String> getDiagnostics() {
-        Map<String, String> d = new LinkedHashMap<>();
-        d.put("layer", "DenseLayer");
-        d.put("inputSize", Integer.toString(in));
-        d.put("outputSize", Integer.toString(out));
+        Map<String, String> d = super.getDiagnostics();
         d.put("activation", activation.name());
-        d.put("type", type.name());
-        d.put("backend", backend.id());
-        d.put("training", Boolean.toString(isTrainingMode()));
         return d;
     }
 

@@ -126,16 +126,7 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
 
     @Override
     public Tensor<T> backward(Tensor<T> outputGradient) {
-        ensureOpen();
-        if (lastInput == null) {
-            throw new IllegalStateException("backward: no forward pass to differentiate; call "
-                    + "forward first");
-        }
-        int rows = checkRows(outputGradient, "outputGradient", outputSize());
-        if (rows != lastRows) {
-            throw new IllegalArgumentException("outputGradient: expected " + lastRows
-                    + " rows like the last output, got " + rows);
-        }
+        int rows = checkBackward(outputGradient, lastRows);
         if (dense == null) {
             Tensor<T> dx = base.backward(outputGradient);
             lora.backwardBranch(outputGradient, rows, dx, 1.0);
@@ -223,18 +214,12 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
 
     @Override
     public Map<String, String> getDiagnostics() {
-        Map<String, String> d = new LinkedHashMap<>();
-        d.put("layer", getClass().getSimpleName());
+        Map<String, String> d = super.getDiagnostics();
         d.put("baseLayer", base.toString());
         d.put("baseLayerFrozen", Boolean.toString(frozen));
-        d.put("inputSize", Integer.toString(inputSize()));
-        d.put("outputSize", Integer.toString(outputSize()));
         d.put("rank", Integer.toString(rank()));
         d.put("alpha", Double.toString(alpha()));
         d.put("scaling", Double.toString(lora.scaling()));
-        d.put("type", type.name());
-        d.put("backend", backend.id());
-        d.put("training", Boolean.toString(isTrainingMode()));
         d.put("trainableParameters", Integer.toString(parameterCount()));
         return d;
     }

@@ -5,7 +5,6 @@ import dev.loradrop.api.NumericType;
 import dev.loradrop.api.Parameter;
 import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.ComputeBackend;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -226,14 +225,6 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
         backend.gemm(false, false, rows, in, rank, 1.0, dhh, a, beta, dx);
     }
 
-    boolean hasForwardState() {
-        return lastDropout != null;
-    }
-
-    int lastRows() {
-        return lastRows;
-    }
-
     @Override
     public Tensor<T> forward(Tensor<T> input) {
         ensureOpen();
@@ -245,16 +236,7 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
 
     @Override
     public Tensor<T> backward(Tensor<T> outputGradient) {
-        ensureOpen();
-        if (!hasForwardState()) {
-            throw new IllegalStateException("backward: no forward pass to differentiate; call "
-                    + "forward first");
-        }
-        int rows = checkRows(outputGradient, "outputGradient", out);
-        if (rows != lastRows) {
-            throw new IllegalArgumentException("outputGradient: expected " + lastRows
-                    + " rows like the last output, got " + rows);
-        }
+        int rows = checkBackward(outputGradient, lastRows);
         Tensor<T> dx = backend.allocate(type, withLastAxis(outputGradient.shape(), in));
         backwardBranch(outputGradient, rows, dx, 0.0);
         return dx;
@@ -264,14 +246,6 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
     public List<Parameter<T>> parameters() {
         return List.of(new Parameter<>("lora_A.weight", a, aGrad),
                 new Parameter<>("lora_B.weight", b, bGrad));
-    }
-
-    @Override
-    protected Map<String, Tensor<T>> weights() {
-        Map<String, Tensor<T>> m = new LinkedHashMap<>();
-        m.put("lora_A.weight", a);
-        m.put("lora_B.weight", b);
-        return m;
     }
 
     @Override
@@ -287,15 +261,10 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
 
     @Override
     public Map<String, String> getDiagnostics() {
-        Map<String, String> d = new LinkedHashMap<>();
-        d.put("layer", "LoRALayer");
-        d.put("inputSize", Integer.toString(in));
-        d.put("outputSize", Integer.toString(out));
+        Map<String, String> d = super.getDiagnostics();
         d.put("rank", Integer.toString(rank));
         d.put("alpha", Double.toString(alpha));
         d.put("scaling", Double.toString(scaling));
-        d.put("type", type.name());
-        d.put("backend", backend.id());
         return d;
     }
 

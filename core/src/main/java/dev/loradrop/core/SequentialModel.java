@@ -164,14 +164,12 @@ public final class SequentialModel<T extends Number> extends AbstractLayer<T> {
 
     @Override
     public Map<String, String> getDiagnostics() {
-        Map<String, String> d = new LinkedHashMap<>();
-        d.put("layer", "SequentialModel");
+        Map<String, String> d = super.getDiagnostics();
         d.put("layers", Integer.toString(layers.size()));
         for (int i = 0; i < layers.size(); i++) {
             d.put("layer." + i, layers.get(i).toString());
         }
         d.put("trainableParameters", Integer.toString(parameterCount()));
-        d.put("training", Boolean.toString(isTrainingMode()));
         return d;
     }
 
