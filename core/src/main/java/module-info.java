@@ -1,6 +1,6 @@
 /**
  * loradrop core: layers, the LoRA-drop adapter, optimisers, losses, the backend registry and the
- * Guice module.
+ * Guice module, and weight IO (safetensors, PEFT adapter files, checkpoints).
  *
  * @uses dev.loradrop.api.spi.ComputeBackendProvider
  */
@@ -11,12 +11,14 @@ module dev.loradrop.core {
     requires transitive com.google.guice;
     requires jakarta.inject;
     requires org.slf4j;
+    requires com.fasterxml.jackson.databind;
 
     exports dev.loradrop.core;
     exports dev.loradrop.core.optim;
     exports dev.loradrop.core.loss;
     exports dev.loradrop.core.backend;
     exports dev.loradrop.core.inject;
+    exports dev.loradrop.core.io;
 
     opens dev.loradrop.core.inject to com.google.guice;
 
