@@ -69,6 +69,26 @@ public final class Adam extends StatefulOptimizer {
     }
 
     @Override
+    List<String> bufferNames() {
+        return List.of("exp_avg", "exp_avg_sq");
+    }
+
+    @Override
+    long exportedStepCount() {
+        return step;
+    }
+
+    @Override
+    void restoreStepCount(long step) {
+        this.step = (int) step;
+    }
+
+    @Override
+    long maxStepCount() {
+        return Integer.MAX_VALUE;
+    }
+
+    @Override
     public String toString() {
         return (decoupled ? "AdamW" : "Adam") + "[lr=" + learningRate() + ", betas=(" + beta1
                 + ", " + beta2 + "), eps=" + epsilon + ", weightDecay=" + weightDecay + "]";

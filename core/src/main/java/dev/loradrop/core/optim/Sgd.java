@@ -45,6 +45,11 @@ public final class Sgd extends StatefulOptimizer {
     }
 
     @Override
+    List<String> bufferNames() {
+        return momentum == 0.0 ? List.of() : List.of("momentum_buffer");
+    }
+
+    @Override
     public String toString() {
         return "Sgd[lr=" + learningRate() + ", momentum=" + momentum + ", weightDecay="
                 + weightDecay + "]";

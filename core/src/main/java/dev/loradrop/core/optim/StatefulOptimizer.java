@@ -2,10 +2,14 @@ package dev.loradrop.core.optim;
 
 import dev.loradrop.api.Parameter;
 import dev.loradrop.api.Tensor;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /** Learning rate handling and per-parameter state buffers shared by the optimisers. */
 abstract class StatefulOptimizer implements Optimizer {
@@ -50,6 +54,111 @@ abstract class StatefulOptimizer implements Optimizer {
             state.put(v, buffers);
         }
         return (Tensor<T>[]) buffers;
+    }
+
+    /** @return the names of the buffers each parameter has, in {@link #buffers} order */
+    abstract List<String> bufferNames();
+
+    /** @return the step count to export */
+    long exportedStepCount() {
+        return 0;
+    }
+
+    /**
+     * Restores the step count; called by {@link #importState} after every check has passed.
+     *
+     * @param step the step count from the state
+     */
+    void restoreStepCount(long step) {
+    }
+
+    /** @return the largest step count {@link #restoreStepCount} accepts */
+    long maxStepCount() {
+        return Long.MAX_VALUE;
+    }
+
+    @Override
+    public <T extends Number> OptimizerState exportState(List<Parameter<T>> parameters) {
+        checkAll(parameters);
+        Map<String, double[]> out = new LinkedHashMap<>();
+        List<String> names = bufferNames();
+        for (Parameter<T> p : parameters) {
+            Tensor<?>[] buffers = state.get(p.value());
+            if (buffers != null) {
+                for (int i = 0; i < names.size(); i++) {
+                    out.put(p.name() + "." + names.get(i), buffers[i].toDoubleArray());
+                }
+            }
+        }
+        return new OptimizerState(getClass().getSimpleName(), exportedStepCount(), out);
+    }
+
+    @Override
+    public <T extends Number> void importState(List<Parameter<T>> parameters,
+                                               OptimizerState snapshot) {
+        checkAll(parameters);
+        Objects.requireNonNull(snapshot, "state");
+        String kind = getClass().getSimpleName();
+        if (!kind.equals(snapshot.optimizer())) {
+            throw new IllegalArgumentException("state: expected the state of " + kind + ", got "
+                    + snapshot.optimizer());
+        }
+        if (snapshot.step() > maxStepCount()) {
+            throw new IllegalArgumentException("state: expected a step count <= " + maxStepCount()
+                    + ", got " + snapshot.step());
+        }
+        List<String> names = bufferNames();
+        Set<String> used = new HashSet<>();
+        Map<Parameter<T>, double[][]> restored = new LinkedHashMap<>();
+        for (Parameter<T> p : parameters) { // check everything before changing anything
+            double[][] values = new double[names.size()][];
+            int found = 0;
+            for (int i = 0; i < names.size(); i++) {
+                String key = p.name() + "." + names.get(i);
+                values[i] = snapshot.buffers().get(key);
+                if (values[i] != null) {
+                    found++;
+                    used.add(key);
+                    if (values[i].length != p.value().size()) {
+                        throw new IllegalArgumentException("state: buffer '" + key
+                                + "' expected " + p.value().size() + " values, got "
+                                + values[i].length);
+                    }
+                }
+            }
+            if (found != 0 && found != names.size()) {
+                throw new IllegalArgumentException("state: parameter '" + p.name()
+                        + "' expected all of its buffers " + names + " or none, got " + found);
+            }
+            if (found != 0) {
+                restored.put(p, values);
+            }
+        }
+        if (used.size() != snapshot.buffers().size()) {
+            Set<String> unknown = new HashSet<>(snapshot.buffers().keySet());
+            unknown.removeAll(used);
+            throw new IllegalArgumentException("state: unknown buffers " + unknown + "; expected "
+                    + "'<parameter>.<buffer>' with buffers " + names + " of the given parameters");
+        }
+        for (Parameter<T> p : parameters) {
+            double[][] values = restored.get(p);
+            if (values == null) {
+                release(p.value());
+            } else {
+                Tensor<T>[] buffers = buffers(p, names.size());
+                for (int i = 0; i < values.length; i++) {
+                    p.value().backend().write(buffers[i], 0, values[i], 0, values[i].length);
+                }
+            }
+        }
+        restoreStepCount(snapshot.step());
+    }
+
+    private void release(Tensor<?> parameterValue) {
+        Tensor<?>[] buffers = state.remove(parameterValue);
+        if (buffers != null) {
+            Arrays.stream(buffers).forEach(Tensor::close);
+        }
     }
 
     static <T extends Number> void checkAll(List<Parameter<T>> parameters) {
