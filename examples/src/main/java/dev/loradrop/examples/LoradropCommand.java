@@ -22,6 +22,7 @@ import picocli.CommandLine.Spec;
         versionProvider = LoradropCommand.Version.class,
         description = "LoRA-drop (LoRA with dropout on the LoRA branch) for the JVM.",
         synopsisSubcommandLabel = "COMMAND",
+        subcommands = InspectCommand.class,
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:failure, for example no backend available",
                         "2:usage error"})
