@@ -30,7 +30,7 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  * the target model unchanged, or (when the corruption left a valid file) loads exactly what the
  * file holds. Structural corruptions must always fail. No try may run out of memory or hang.
  */
-class CorruptFilesProperties {
+class CorruptFilesPropertyTest {
 
     private static ComputeBackend backend;
     private static SequentialModel<Double> source;
