@@ -21,26 +21,30 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code long[]} words in the layout of {@link BitMask#toLongArray()}.
  *
  * <p>This class owns lifecycle and validation; the arithmetic is in a {@link Kernels}
- * implementation chosen at construction ({@link ScalarKernels} for now). Every method checks all
- * its arguments before it writes anything. Like every backend, an instance is used by one thread at
+ * implementation ({@link ScalarKernels}) and, for GEMM, a {@link GemmEngine} whose micro-kernel
+ * {@link CpuPaths} chooses (the Java Vector API when available). Every method checks all its
+ * arguments before it writes anything. Like every backend, an instance is used by one thread at
  * a time; closing a tensor from another thread is safe.
  */
 public final class CpuBackend implements ComputeBackend {
 
     private final int threads;
     private final Kernels kernels;
+    private final GemmEngine gemm;
     private final Set<CpuResource> live = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     /**
      * @param config settings; {@code threads() == 0} means the available processors
-     * @param kernels the code path
+     * @param kernels the elementwise code path
+     * @param tileKernel the GEMM micro-kernel
      */
-    CpuBackend(BackendConfig config, Kernels kernels) {
+    CpuBackend(BackendConfig config, Kernels kernels, TileKernel tileKernel) {
         Objects.requireNonNull(config, "config");
         this.kernels = Objects.requireNonNull(kernels, "kernels");
         this.threads = config.threads() == 0
                 ? Runtime.getRuntime().availableProcessors() : config.threads();
+        this.gemm = new GemmEngine(threads, Objects.requireNonNull(tileKernel, "tileKernel"));
     }
 
     @Override
@@ -58,13 +62,13 @@ public final class CpuBackend implements ComputeBackend {
         facts.put("java.vm", System.getProperty("java.vm.name", "?") + " "
                 + System.getProperty("java.vm.version", "?") + " ("
                 + System.getProperty("java.vm.vendor", "?") + ")");
-        facts.put("path", kernels.path());
+        facts.put("path", gemm.path());
         return Collections.unmodifiableMap(facts);
     }
 
     @Override
     public String toString() {
-        return "CpuBackend[path=" + kernels.path() + ", threads=" + threads
+        return "CpuBackend[path=" + gemm.path() + ", threads=" + threads
                 + (closed ? ", closed" : ", live=" + live.size()) + "]";
     }
 
@@ -234,6 +238,7 @@ public final class CpuBackend implements ComputeBackend {
             return;
         }
         closed = true;
+        gemm.close();
         for (CpuResource r : new ArrayList<>(live)) {
             r.close();
         }
@@ -261,10 +266,10 @@ public final class CpuBackend implements ComputeBackend {
         requireDistinct(tc, "c", ta, "a");
         requireDistinct(tc, "c", tb, "b");
         if (tc.isFloat()) {
-            kernels.gemm(transA, transB, m, n, k, alpha, ta.floats(), tb.floats(), beta,
-                    tc.floats());
+            gemm.gemm(transA, transB, m, n, k, (float) alpha, ta.floats(), tb.floats(),
+                    (float) beta, tc.floats());
         } else {
-            kernels.gemm(transA, transB, m, n, k, alpha, ta.doubles(), tb.doubles(), beta,
+            gemm.gemm(transA, transB, m, n, k, alpha, ta.doubles(), tb.doubles(), beta,
                     tc.doubles());
         }
     }
