@@ -54,7 +54,8 @@ final class VectorTileKernel implements TileKernel {
                      int ldc, int rows, int cols, float alpha, float beta, boolean first,
                      float[] scratch) {
         FloatVector z = FloatVector.zero(FS);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
         for (int p = 0, ap = pa0, bp = pb0; p < kc; p++, ap += MR, bp += 2 * FL) {
             FloatVector b0 = FloatVector.fromArray(FS, pb, bp);
             FloatVector b1 = FloatVector.fromArray(FS, pb, bp + FL);
@@ -77,43 +78,43 @@ final class VectorTileKernel implements TileKernel {
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
         }
+        // Spill, then merge from memory: no vector value crosses a call or a branch.
+        c00.intoArray(scratch, 0 * 2 * FL);
+        c01.intoArray(scratch, 0 * 2 * FL + FL);
+        c10.intoArray(scratch, 1 * 2 * FL);
+        c11.intoArray(scratch, 1 * 2 * FL + FL);
+        c20.intoArray(scratch, 2 * 2 * FL);
+        c21.intoArray(scratch, 2 * 2 * FL + FL);
+        c30.intoArray(scratch, 3 * 2 * FL);
+        c31.intoArray(scratch, 3 * 2 * FL + FL);
+        c40.intoArray(scratch, 4 * 2 * FL);
+        c41.intoArray(scratch, 4 * 2 * FL + FL);
+        c50.intoArray(scratch, 5 * 2 * FL);
+        c51.intoArray(scratch, 5 * 2 * FL + FL);
         if (rows == MR && cols == 2 * FL) {
-            store(c00, c01, c, c0 + 0 * ldc, alpha, beta, first);
-            store(c10, c11, c, c0 + 1 * ldc, alpha, beta, first);
-            store(c20, c21, c, c0 + 2 * ldc, alpha, beta, first);
-            store(c30, c31, c, c0 + 3 * ldc, alpha, beta, first);
-            store(c40, c41, c, c0 + 4 * ldc, alpha, beta, first);
-            store(c50, c51, c, c0 + 5 * ldc, alpha, beta, first);
+            merge(scratch, c, c0, ldc, alpha, beta, first);
         } else {
-            c00.intoArray(scratch, 0 * 2 * FL);
-            c01.intoArray(scratch, 0 * 2 * FL + FL);
-            c10.intoArray(scratch, 1 * 2 * FL);
-            c11.intoArray(scratch, 1 * 2 * FL + FL);
-            c20.intoArray(scratch, 2 * 2 * FL);
-            c21.intoArray(scratch, 2 * 2 * FL + FL);
-            c30.intoArray(scratch, 3 * 2 * FL);
-            c31.intoArray(scratch, 3 * 2 * FL + FL);
-            c40.intoArray(scratch, 4 * 2 * FL);
-            c41.intoArray(scratch, 4 * 2 * FL + FL);
-            c50.intoArray(scratch, 5 * 2 * FL);
-            c51.intoArray(scratch, 5 * 2 * FL + FL);
             TileKernel.merge(scratch, 2 * FL, rows, cols, c, c0, ldc, alpha, beta, first);
         }
     }
 
-    private static void store(FloatVector v0, FloatVector v1, float[] c, int off, float alpha, float beta,
+    /**
+     * The vector form of {@link TileKernel#merge} for a full tile, with the same operations in
+     * the same order (so either form gives the same bits).
+     */
+    private static void merge(float[] acc, float[] c, int c0, int ldc, float alpha, float beta,
                               boolean first) {
-        FloatVector t0 = v0.mul(alpha);
-        FloatVector t1 = v1.mul(alpha);
-        if (!first) {
-            t0 = FloatVector.fromArray(FS, c, off).add(t0);
-            t1 = FloatVector.fromArray(FS, c, off + FL).add(t1);
-        } else if (beta != 0f) {
-            t0 = t0.add(FloatVector.fromArray(FS, c, off).mul(beta));
-            t1 = t1.add(FloatVector.fromArray(FS, c, off + FL).mul(beta));
+        for (int i = 0; i < MR * 2 * FL; i += FL) {
+            int off = c0 + (i / (2 * FL)) * ldc + i % (2 * FL);
+            FloatVector t = FloatVector.fromArray(FS, acc, i).mul(alpha);
+            if (!first) {
+                FloatVector.fromArray(FS, c, off).add(t).intoArray(c, off);
+            } else if (beta != 0f) {
+                t.add(FloatVector.fromArray(FS, c, off).mul(beta)).intoArray(c, off);
+            } else {
+                t.intoArray(c, off);
+            }
         }
-        t0.intoArray(c, off);
-        t1.intoArray(c, off + FL);
     }
 
     @Override
@@ -121,7 +122,8 @@ final class VectorTileKernel implements TileKernel {
                      int ldc, int rows, int cols, double alpha, double beta, boolean first,
                      double[] scratch) {
         DoubleVector z = DoubleVector.zero(DS);
-        DoubleVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+        DoubleVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+        DoubleVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
         for (int p = 0, ap = pa0, bp = pb0; p < kc; p++, ap += MR, bp += 2 * DL) {
             DoubleVector b0 = DoubleVector.fromArray(DS, pb, bp);
             DoubleVector b1 = DoubleVector.fromArray(DS, pb, bp + DL);
@@ -144,42 +146,42 @@ final class VectorTileKernel implements TileKernel {
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
         }
+        // Spill, then merge from memory: no vector value crosses a call or a branch.
+        c00.intoArray(scratch, 0 * 2 * DL);
+        c01.intoArray(scratch, 0 * 2 * DL + DL);
+        c10.intoArray(scratch, 1 * 2 * DL);
+        c11.intoArray(scratch, 1 * 2 * DL + DL);
+        c20.intoArray(scratch, 2 * 2 * DL);
+        c21.intoArray(scratch, 2 * 2 * DL + DL);
+        c30.intoArray(scratch, 3 * 2 * DL);
+        c31.intoArray(scratch, 3 * 2 * DL + DL);
+        c40.intoArray(scratch, 4 * 2 * DL);
+        c41.intoArray(scratch, 4 * 2 * DL + DL);
+        c50.intoArray(scratch, 5 * 2 * DL);
+        c51.intoArray(scratch, 5 * 2 * DL + DL);
         if (rows == MR && cols == 2 * DL) {
-            store(c00, c01, c, c0 + 0 * ldc, alpha, beta, first);
-            store(c10, c11, c, c0 + 1 * ldc, alpha, beta, first);
-            store(c20, c21, c, c0 + 2 * ldc, alpha, beta, first);
-            store(c30, c31, c, c0 + 3 * ldc, alpha, beta, first);
-            store(c40, c41, c, c0 + 4 * ldc, alpha, beta, first);
-            store(c50, c51, c, c0 + 5 * ldc, alpha, beta, first);
+            merge(scratch, c, c0, ldc, alpha, beta, first);
         } else {
-            c00.intoArray(scratch, 0 * 2 * DL);
-            c01.intoArray(scratch, 0 * 2 * DL + DL);
-            c10.intoArray(scratch, 1 * 2 * DL);
-            c11.intoArray(scratch, 1 * 2 * DL + DL);
-            c20.intoArray(scratch, 2 * 2 * DL);
-            c21.intoArray(scratch, 2 * 2 * DL + DL);
-            c30.intoArray(scratch, 3 * 2 * DL);
-            c31.intoArray(scratch, 3 * 2 * DL + DL);
-            c40.intoArray(scratch, 4 * 2 * DL);
-            c41.intoArray(scratch, 4 * 2 * DL + DL);
-            c50.intoArray(scratch, 5 * 2 * DL);
-            c51.intoArray(scratch, 5 * 2 * DL + DL);
             TileKernel.merge(scratch, 2 * DL, rows, cols, c, c0, ldc, alpha, beta, first);
         }
     }
 
-    private static void store(DoubleVector v0, DoubleVector v1, double[] c, int off, double alpha, double beta,
+    /**
+     * The vector form of {@link TileKernel#merge} for a full tile, with the same operations in
+     * the same order (so either form gives the same bits).
+     */
+    private static void merge(double[] acc, double[] c, int c0, int ldc, double alpha, double beta,
                               boolean first) {
-        DoubleVector t0 = v0.mul(alpha);
-        DoubleVector t1 = v1.mul(alpha);
-        if (!first) {
-            t0 = DoubleVector.fromArray(DS, c, off).add(t0);
-            t1 = DoubleVector.fromArray(DS, c, off + DL).add(t1);
-        } else if (beta != 0.0) {
-            t0 = t0.add(DoubleVector.fromArray(DS, c, off).mul(beta));
-            t1 = t1.add(DoubleVector.fromArray(DS, c, off + DL).mul(beta));
+        for (int i = 0; i < MR * 2 * DL; i += DL) {
+            int off = c0 + (i / (2 * DL)) * ldc + i % (2 * DL);
+            DoubleVector t = DoubleVector.fromArray(DS, acc, i).mul(alpha);
+            if (!first) {
+                DoubleVector.fromArray(DS, c, off).add(t).intoArray(c, off);
+            } else if (beta != 0.0) {
+                t.add(DoubleVector.fromArray(DS, c, off).mul(beta)).intoArray(c, off);
+            } else {
+                t.intoArray(c, off);
+            }
         }
-        t0.intoArray(c, off);
-        t1.intoArray(c, off + DL);
     }
 }
