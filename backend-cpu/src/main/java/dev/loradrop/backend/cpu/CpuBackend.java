@@ -31,6 +31,7 @@ public final class CpuBackend implements ComputeBackend {
     private final int threads;
     private final Kernels kernels;
     private final GemmEngine gemm;
+    private final ArrayPool pool = new ArrayPool(ArrayPool.DEFAULT_MAX_BYTES);
     private final Set<CpuResource> live = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
@@ -81,8 +82,8 @@ public final class CpuBackend implements ComputeBackend {
         int[] dims = shapeCopy(shape);
         int size = sizeOf(dims);
         return register(type == NumericType.FLOAT32
-                ? new CpuTensor<>(this, type, dims, size, new float[size], null)
-                : new CpuTensor<>(this, type, dims, size, null, new double[size]));
+                ? new CpuTensor<>(this, type, dims, size, pool.floats(size), null)
+                : new CpuTensor<>(this, type, dims, size, null, pool.doubles(size)));
     }
 
     @Override
@@ -92,7 +93,9 @@ public final class CpuBackend implements ComputeBackend {
         int[] dims = shapeCopy(shape);
         int size = sizeOf(dims);
         requireLength(data.length, size, dims);
-        return register(new CpuTensor<>(this, NumericType.FLOAT32, dims, size, data.clone(), null));
+        float[] copy = pool.floats(size);
+        System.arraycopy(data, 0, copy, 0, size);
+        return register(new CpuTensor<>(this, NumericType.FLOAT32, dims, size, copy, null));
     }
 
     @Override
@@ -102,7 +105,9 @@ public final class CpuBackend implements ComputeBackend {
         int[] dims = shapeCopy(shape);
         int size = sizeOf(dims);
         requireLength(data.length, size, dims);
-        return register(new CpuTensor<>(this, NumericType.FLOAT64, dims, size, null, data.clone()));
+        double[] copy = pool.doubles(size);
+        System.arraycopy(data, 0, copy, 0, size);
+        return register(new CpuTensor<>(this, NumericType.FLOAT64, dims, size, null, copy));
     }
 
     @Override
@@ -243,6 +248,7 @@ public final class CpuBackend implements ComputeBackend {
             r.close();
         }
         live.clear();
+        pool.clear();
     }
 
     // ================================================================ linear algebra
@@ -534,6 +540,11 @@ public final class CpuBackend implements ComputeBackend {
     }
 
     // ================================================================ lifecycle and checks
+
+    /** @return the pool closed tensors return their arrays to */
+    ArrayPool pool() {
+        return pool;
+    }
 
     private <R extends CpuResource> R register(R resource) {
         live.add(resource);
