@@ -13,8 +13,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.List;
 
 /**
  * The pure-Java backend: tensors are {@code float[]} or {@code double[]} on the heap, masks are
@@ -32,7 +31,7 @@ public final class CpuBackend implements ComputeBackend {
     private final Kernels kernels;
     private final GemmEngine gemm;
     private final ArrayPool pool = new ArrayPool(ArrayPool.DEFAULT_MAX_BYTES);
-    private final Set<CpuResource> live = ConcurrentHashMap.newKeySet();
+    private final Live live = new Live();
     private volatile boolean closed;
 
     /**
@@ -244,10 +243,9 @@ public final class CpuBackend implements ComputeBackend {
         }
         closed = true;
         gemm.close();
-        for (CpuResource r : new ArrayList<>(live)) {
+        for (CpuResource r : live.snapshot()) {
             r.close();
         }
-        live.clear();
         pool.clear();
     }
 
@@ -266,9 +264,9 @@ public final class CpuBackend implements ComputeBackend {
         CpuTensor<?> tc = tensor(c, "c");
         sameType(ta, "a", tb, "b");
         sameType(ta, "a", tc, "c");
-        requireSize(ta, "a", (long) m * k, transA ? "k=" + k + " x m=" + m : "m=" + m + " x k=" + k);
-        requireSize(tb, "b", (long) k * n, transB ? "n=" + n + " x k=" + k : "k=" + k + " x n=" + n);
-        requireSize(tc, "c", (long) m * n, "m=" + m + " x n=" + n);
+        requireMatrix(ta, "a", transA ? "k" : "m", transA ? k : m, transA ? "m" : "k", transA ? m : k);
+        requireMatrix(tb, "b", transB ? "n" : "k", transB ? n : k, transB ? "k" : "n", transB ? k : n);
+        requireMatrix(tc, "c", "m", m, "n", n);
         requireDistinct(tc, "c", ta, "a");
         requireDistinct(tc, "c", tb, "b");
         if (tc.isFloat()) {
@@ -551,6 +549,53 @@ public final class CpuBackend implements ComputeBackend {
         return resource;
     }
 
+    /**
+     * The live tensors and masks as an intrusive doubly-linked list: adding and removing allocate
+     * nothing, which keeps steady-state training steps free of garbage.
+     */
+    private static final class Live {
+        private CpuResource head;
+        private int size;
+
+        synchronized void add(CpuResource r) {
+            r.next = head;
+            if (head != null) {
+                head.prev = r;
+            }
+            head = r;
+            size++;
+        }
+
+        synchronized void remove(CpuResource r) {
+            if (r.prev == null && head != r) {
+                return; // not linked
+            }
+            if (r.prev != null) {
+                r.prev.next = r.next;
+            } else {
+                head = r.next;
+            }
+            if (r.next != null) {
+                r.next.prev = r.prev;
+            }
+            r.prev = null;
+            r.next = null;
+            size--;
+        }
+
+        synchronized int size() {
+            return size;
+        }
+
+        synchronized List<CpuResource> snapshot() {
+            List<CpuResource> all = new ArrayList<>(size);
+            for (CpuResource r = head; r != null; r = r.next) {
+                all.add(r);
+            }
+            return all;
+        }
+    }
+
     /** Called by a resource when it is closed. */
     void released(CpuResource resource) {
         live.remove(resource);
@@ -616,7 +661,18 @@ public final class CpuBackend implements ComputeBackend {
 
     private static void requireSameSize(CpuTensor<?> first, String firstName,
                                         CpuTensor<?> other, String otherName) {
-        requireSize(other, otherName, first.size(), "the size of " + firstName);
+        if (other.size() != first.size()) {
+            requireSize(other, otherName, first.size(), "the size of " + firstName);
+        }
+    }
+
+    /** Requires {@code rows x cols} elements; the message is built only on failure. */
+    private static void requireMatrix(CpuTensor<?> t, String name, String rowsName, int rows,
+                                      String colsName, int cols) {
+        if (t.size() != (long) rows * cols) {
+            requireSize(t, name, (long) rows * cols, rowsName + "=" + rows + " x " + colsName + "="
+                    + cols);
+        }
     }
 
     /** Requires {@code t.size()} to be a multiple of {@code unit} (only 0 when unit is 0). */
