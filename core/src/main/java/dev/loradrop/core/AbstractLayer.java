@@ -162,14 +162,14 @@ public abstract class AbstractLayer<T extends Number>
     }
 
     /**
-     * @param shape an input shape
+     * @param shape a shape the caller owns, such as the copy {@link Tensor#shape()} returns; it is
+     *     changed in place
      * @param width the new last-axis extent
-     * @return the shape with its last axis replaced
+     * @return {@code shape}, with its last axis replaced
      */
     protected static int[] withLastAxis(int[] shape, int width) {
-        int[] out = shape.clone();
-        out[out.length - 1] = width;
-        return out;
+        shape[shape.length - 1] = width;
+        return shape;
     }
 
     /**

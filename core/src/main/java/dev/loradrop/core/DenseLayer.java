@@ -28,6 +28,7 @@ public final class DenseLayer<T extends Number> extends AbstractLayer<T> {
     private final Workspace<T> pre;
     private final Workspace<T> post;
     private final Workspace<T> dPre;
+    private final List<Parameter<T>> parameters;
     private Tensor<T> lastInput;
     private int lastRows = -1;
 
@@ -44,6 +45,8 @@ public final class DenseLayer<T extends Number> extends AbstractLayer<T> {
         this.pre = new Workspace<>(backend, type);
         this.post = new Workspace<>(backend, type);
         this.dPre = new Workspace<>(backend, type);
+        this.parameters = List.of(new Parameter<>("weight", weight, weightGrad),
+                new Parameter<>("bias", bias, biasGrad));
     }
 
     /**
@@ -237,8 +240,7 @@ public final class DenseLayer<T extends Number> extends AbstractLayer<T> {
 
     @Override
     public List<Parameter<T>> parameters() {
-        return List.of(new Parameter<>("weight", weight, weightGrad),
-                new Parameter<>("bias", bias, biasGrad));
+        return parameters;
     }
 
     @Override

@@ -31,6 +31,7 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
     private final Workspace<T> pre;
     private final Workspace<T> post;
     private final Workspace<T> dPre;
+    private final List<Parameter<T>> parameters;
     private Tensor<T> lastInput;
     private int lastRows = -1;
 
@@ -47,6 +48,12 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
         this.post = new Workspace<>(backend, type);
         this.dPre = new Workspace<>(backend, type);
         base.setTrainingMode(isTrainingMode());
+        List<Parameter<T>> params = new ArrayList<>();
+        if (!frozen) {
+            params.addAll(base.parameters());
+        }
+        params.addAll(lora.parameters());
+        this.parameters = List.copyOf(params);
     }
 
     /**
@@ -139,14 +146,15 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
         return dx;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The base layer's parameters (unless frozen) then {@code lora_A} and {@code lora_B}; the
+     * list is built once, so a base layer's parameter list must not change after wrapping.
+     */
     @Override
     public List<Parameter<T>> parameters() {
-        List<Parameter<T>> params = new ArrayList<>();
-        if (!frozen) {
-            params.addAll(base.parameters());
-        }
-        params.addAll(lora.parameters());
-        return params;
+        return parameters;
     }
 
     @Override

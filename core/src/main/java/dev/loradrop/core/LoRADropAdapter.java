@@ -40,8 +40,10 @@ public final class LoRADropAdapter<T extends Number> extends LoRAAdapterBase<T> 
     private final long seed;
     private final int stream;
     private final long threshold;
+    private final LoRALayer.Dropout inference;
     private int maskStep;
     private BitMask mask;
+    private LoRALayer.Dropout training; // the current mask's dropout, rebuilt when it is
 
     /**
      * Creates an adapter with alpha = rank, a frozen base layer and a random seed.
@@ -82,6 +84,7 @@ public final class LoRADropAdapter<T extends Number> extends LoRAAdapterBase<T> 
         this.seed = seed;
         this.stream = stream;
         this.threshold = MaskStream.keepThreshold(dropoutRate);
+        this.inference = new LoRALayer.Dropout(granularity, null, inferenceFactor());
     }
 
     private static long resolveSeed(Long seed) {
@@ -162,7 +165,7 @@ public final class LoRADropAdapter<T extends Number> extends LoRAAdapterBase<T> 
     @Override
     LoRALayer.Dropout branchDropout(int rows) {
         if (!isTrainingMode()) {
-            return new LoRALayer.Dropout(granularity, null, inferenceFactor());
+            return inference;
         }
         if (dropoutRate == 0.0) {
             return LoRALayer.Dropout.NONE;
@@ -181,10 +184,11 @@ public final class LoRADropAdapter<T extends Number> extends LoRAAdapterBase<T> 
                 mask = null;
             }
             mask = backend.allocateMask(size);
+            training = new LoRALayer.Dropout(granularity, mask, scaling.trainingFactor(dropoutRate));
         }
         backend.generateMask(mask, seed, stream, maskStep, dropoutRate);
         maskStep++;
-        return new LoRALayer.Dropout(granularity, mask, scaling.trainingFactor(dropoutRate));
+        return training;
     }
 
     @Override

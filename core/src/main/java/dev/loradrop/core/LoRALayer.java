@@ -52,6 +52,7 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
     // Backward scratch.
     private final Workspace<T> dh;      // [rows, r]
     private final Workspace<T> dWide;   // [rows, in] for INPUT, [rows, out] for FEATURE/ELEMENT
+    private final List<Parameter<T>> parameters;
     private Tensor<T> lastInput;
     private int lastRows = -1;
     private Dropout lastDropout;
@@ -98,6 +99,8 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
         this.masked = new Workspace<>(backend, type);
         this.dh = new Workspace<>(backend, type);
         this.dWide = new Workspace<>(backend, type);
+        this.parameters = List.of(new Parameter<>("lora_A.weight", a, aGrad),
+                new Parameter<>("lora_B.weight", b, bGrad));
     }
 
     /**
@@ -244,8 +247,7 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
 
     @Override
     public List<Parameter<T>> parameters() {
-        return List.of(new Parameter<>("lora_A.weight", a, aGrad),
-                new Parameter<>("lora_B.weight", b, bGrad));
+        return parameters;
     }
 
     @Override

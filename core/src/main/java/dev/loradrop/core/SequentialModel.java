@@ -22,10 +22,18 @@ public final class SequentialModel<T extends Number> extends AbstractLayer<T> {
 
     private final List<ILayer<T>> layers;
     private final List<Tensor<T>> intermediates = new ArrayList<>();
+    private final List<Parameter<T>> parameters;
 
     private SequentialModel(List<ILayer<T>> layers) {
         super(layers.get(0).backend(), layers.get(0).numericType());
         this.layers = layers;
+        List<Parameter<T>> all = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            for (Parameter<T> p : layers.get(i).parameters()) {
+                all.add(new Parameter<>(i + "." + p.name(), p.value(), p.gradient()));
+            }
+        }
+        this.parameters = List.copyOf(all);
     }
 
     /**
@@ -116,13 +124,7 @@ public final class SequentialModel<T extends Number> extends AbstractLayer<T> {
 
     @Override
     public List<Parameter<T>> parameters() {
-        List<Parameter<T>> all = new ArrayList<>();
-        for (int i = 0; i < layers.size(); i++) {
-            for (Parameter<T> p : layers.get(i).parameters()) {
-                all.add(new Parameter<>(i + "." + p.name(), p.value(), p.gradient()));
-            }
-        }
-        return all;
+        return parameters;
     }
 
     @Override

@@ -13,34 +13,38 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.List;
 
 /**
  * The pure-Java backend: tensors are {@code float[]} or {@code double[]} on the heap, masks are
  * {@code long[]} words in the layout of {@link BitMask#toLongArray()}.
  *
  * <p>This class owns lifecycle and validation; the arithmetic is in a {@link Kernels}
- * implementation chosen at construction ({@link ScalarKernels} for now). Every method checks all
- * its arguments before it writes anything. Like every backend, an instance is used by one thread at
+ * implementation ({@link ScalarKernels}) and, for GEMM, a {@link GemmEngine} whose micro-kernel
+ * {@link CpuPaths} chooses (the Java Vector API when available). Every method checks all its
+ * arguments before it writes anything. Like every backend, an instance is used by one thread at
  * a time; closing a tensor from another thread is safe.
  */
 public final class CpuBackend implements ComputeBackend {
 
     private final int threads;
     private final Kernels kernels;
-    private final Set<CpuResource> live = ConcurrentHashMap.newKeySet();
+    private final GemmEngine gemm;
+    private final ArrayPool pool = new ArrayPool(ArrayPool.DEFAULT_MAX_BYTES);
+    private final Live live = new Live();
     private volatile boolean closed;
 
     /**
      * @param config settings; {@code threads() == 0} means the available processors
-     * @param kernels the code path
+     * @param kernels the elementwise code path
+     * @param tileKernel the GEMM micro-kernel
      */
-    CpuBackend(BackendConfig config, Kernels kernels) {
+    CpuBackend(BackendConfig config, Kernels kernels, TileKernel tileKernel) {
         Objects.requireNonNull(config, "config");
         this.kernels = Objects.requireNonNull(kernels, "kernels");
         this.threads = config.threads() == 0
                 ? Runtime.getRuntime().availableProcessors() : config.threads();
+        this.gemm = new GemmEngine(threads, Objects.requireNonNull(tileKernel, "tileKernel"));
     }
 
     @Override
@@ -58,13 +62,13 @@ public final class CpuBackend implements ComputeBackend {
         facts.put("java.vm", System.getProperty("java.vm.name", "?") + " "
                 + System.getProperty("java.vm.version", "?") + " ("
                 + System.getProperty("java.vm.vendor", "?") + ")");
-        facts.put("path", kernels.path());
+        facts.put("path", gemm.path());
         return Collections.unmodifiableMap(facts);
     }
 
     @Override
     public String toString() {
-        return "CpuBackend[path=" + kernels.path() + ", threads=" + threads
+        return "CpuBackend[path=" + gemm.path() + ", threads=" + threads
                 + (closed ? ", closed" : ", live=" + live.size()) + "]";
     }
 
@@ -77,8 +81,8 @@ public final class CpuBackend implements ComputeBackend {
         int[] dims = shapeCopy(shape);
         int size = sizeOf(dims);
         return register(type == NumericType.FLOAT32
-                ? new CpuTensor<>(this, type, dims, size, new float[size], null)
-                : new CpuTensor<>(this, type, dims, size, null, new double[size]));
+                ? new CpuTensor<>(this, type, dims, size, pool.floats(size), null)
+                : new CpuTensor<>(this, type, dims, size, null, pool.doubles(size)));
     }
 
     @Override
@@ -88,7 +92,9 @@ public final class CpuBackend implements ComputeBackend {
         int[] dims = shapeCopy(shape);
         int size = sizeOf(dims);
         requireLength(data.length, size, dims);
-        return register(new CpuTensor<>(this, NumericType.FLOAT32, dims, size, data.clone(), null));
+        float[] copy = pool.floats(size);
+        System.arraycopy(data, 0, copy, 0, size);
+        return register(new CpuTensor<>(this, NumericType.FLOAT32, dims, size, copy, null));
     }
 
     @Override
@@ -98,7 +104,9 @@ public final class CpuBackend implements ComputeBackend {
         int[] dims = shapeCopy(shape);
         int size = sizeOf(dims);
         requireLength(data.length, size, dims);
-        return register(new CpuTensor<>(this, NumericType.FLOAT64, dims, size, null, data.clone()));
+        double[] copy = pool.doubles(size);
+        System.arraycopy(data, 0, copy, 0, size);
+        return register(new CpuTensor<>(this, NumericType.FLOAT64, dims, size, null, copy));
     }
 
     @Override
@@ -234,10 +242,11 @@ public final class CpuBackend implements ComputeBackend {
             return;
         }
         closed = true;
-        for (CpuResource r : new ArrayList<>(live)) {
+        gemm.close();
+        for (CpuResource r : live.snapshot()) {
             r.close();
         }
-        live.clear();
+        pool.clear();
     }
 
     // ================================================================ linear algebra
@@ -255,16 +264,16 @@ public final class CpuBackend implements ComputeBackend {
         CpuTensor<?> tc = tensor(c, "c");
         sameType(ta, "a", tb, "b");
         sameType(ta, "a", tc, "c");
-        requireSize(ta, "a", (long) m * k, transA ? "k=" + k + " x m=" + m : "m=" + m + " x k=" + k);
-        requireSize(tb, "b", (long) k * n, transB ? "n=" + n + " x k=" + k : "k=" + k + " x n=" + n);
-        requireSize(tc, "c", (long) m * n, "m=" + m + " x n=" + n);
+        requireMatrix(ta, "a", transA ? "k" : "m", transA ? k : m, transA ? "m" : "k", transA ? m : k);
+        requireMatrix(tb, "b", transB ? "n" : "k", transB ? n : k, transB ? "k" : "n", transB ? k : n);
+        requireMatrix(tc, "c", "m", m, "n", n);
         requireDistinct(tc, "c", ta, "a");
         requireDistinct(tc, "c", tb, "b");
         if (tc.isFloat()) {
-            kernels.gemm(transA, transB, m, n, k, alpha, ta.floats(), tb.floats(), beta,
-                    tc.floats());
+            gemm.gemm(transA, transB, m, n, k, (float) alpha, ta.floats(), tb.floats(),
+                    (float) beta, tc.floats());
         } else {
-            kernels.gemm(transA, transB, m, n, k, alpha, ta.doubles(), tb.doubles(), beta,
+            gemm.gemm(transA, transB, m, n, k, alpha, ta.doubles(), tb.doubles(), beta,
                     tc.doubles());
         }
     }
@@ -530,9 +539,61 @@ public final class CpuBackend implements ComputeBackend {
 
     // ================================================================ lifecycle and checks
 
+    /** @return the pool closed tensors return their arrays to */
+    ArrayPool pool() {
+        return pool;
+    }
+
     private <R extends CpuResource> R register(R resource) {
         live.add(resource);
         return resource;
+    }
+
+    /**
+     * The live tensors and masks as an intrusive doubly-linked list: adding and removing allocate
+     * nothing, which keeps steady-state training steps free of garbage.
+     */
+    private static final class Live {
+        private CpuResource head;
+        private int size;
+
+        synchronized void add(CpuResource r) {
+            r.next = head;
+            if (head != null) {
+                head.prev = r;
+            }
+            head = r;
+            size++;
+        }
+
+        synchronized void remove(CpuResource r) {
+            if (r.prev == null && head != r) {
+                return; // not linked
+            }
+            if (r.prev != null) {
+                r.prev.next = r.next;
+            } else {
+                head = r.next;
+            }
+            if (r.next != null) {
+                r.next.prev = r.prev;
+            }
+            r.prev = null;
+            r.next = null;
+            size--;
+        }
+
+        synchronized int size() {
+            return size;
+        }
+
+        synchronized List<CpuResource> snapshot() {
+            List<CpuResource> all = new ArrayList<>(size);
+            for (CpuResource r = head; r != null; r = r.next) {
+                all.add(r);
+            }
+            return all;
+        }
     }
 
     /** Called by a resource when it is closed. */
@@ -600,7 +661,18 @@ public final class CpuBackend implements ComputeBackend {
 
     private static void requireSameSize(CpuTensor<?> first, String firstName,
                                         CpuTensor<?> other, String otherName) {
-        requireSize(other, otherName, first.size(), "the size of " + firstName);
+        if (other.size() != first.size()) {
+            requireSize(other, otherName, first.size(), "the size of " + firstName);
+        }
+    }
+
+    /** Requires {@code rows x cols} elements; the message is built only on failure. */
+    private static void requireMatrix(CpuTensor<?> t, String name, String rowsName, int rows,
+                                      String colsName, int cols) {
+        if (t.size() != (long) rows * cols) {
+            requireSize(t, name, (long) rows * cols, rowsName + "=" + rows + " x " + colsName + "="
+                    + cols);
+        }
     }
 
     /** Requires {@code t.size()} to be a multiple of {@code unit} (only 0 when unit is 0). */

@@ -39,13 +39,14 @@ public final class CpuBackendProvider implements ComputeBackendProvider {
 
     @Override
     public Availability probe() {
-        return Availability.ok("pure Java, scalar path");
+        return Availability.ok("pure Java, " + (CpuPaths.vectorUnavailableReason() == null
+                ? "Java Vector API GEMM" : "scalar path"));
     }
 
     @Override
     public ComputeBackend create(BackendConfig config) {
         Objects.requireNonNull(config, "config");
-        return new CpuBackend(config, ScalarKernels.INSTANCE);
+        return new CpuBackend(config, ScalarKernels.INSTANCE, CpuPaths.defaultKernel());
     }
 
     @Override

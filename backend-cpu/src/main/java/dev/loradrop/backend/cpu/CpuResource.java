@@ -8,6 +8,9 @@ abstract class CpuResource implements AutoCloseable {
 
     private final CpuBackend owner;
     private volatile boolean closed;
+    // Links of the owner's list of live resources (guarded by the owner's Live instance).
+    CpuResource prev;
+    CpuResource next;
 
     CpuResource(CpuBackend owner) {
         this.owner = owner;

@@ -111,8 +111,14 @@ final class CpuTensor<T extends Number> extends CpuResource implements Tensor<T>
         return out;
     }
 
+    /** Hands the array back to the backend's pool for reuse, and drops this handle's reference. */
     @Override
     void releaseMemory() {
+        if (floats != null) {
+            owner().pool().release(floats);
+        } else if (doubles != null) {
+            owner().pool().release(doubles);
+        }
         floats = null;
         doubles = null;
     }

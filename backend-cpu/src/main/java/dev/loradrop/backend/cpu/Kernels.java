@@ -3,7 +3,8 @@ package dev.loradrop.backend.cpu;
 import dev.loradrop.api.Activation;
 
 /**
- * The arithmetic of the {@link CpuBackend}, on host arrays, with every argument already validated
+ * The elementwise arithmetic of the {@link CpuBackend} (GEMM is {@link GemmEngine}'s), on host
+ * arrays, with every argument already validated
  * by the backend (sizes match, nothing is closed, aliasing is allowed only where the SPI allows
  * it). One implementation per code path: {@link ScalarKernels} always; a Vector API path can
  * implement this interface (or extend {@code ScalarKernels}) and be chosen at backend creation.
@@ -16,12 +17,6 @@ interface Kernels {
 
     /** @return the code path, for {@code describe()}: for example {@code "scalar"} */
     String path();
-
-    void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, float[] a,
-              float[] b, double beta, float[] c);
-
-    void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, double[] a,
-              double[] b, double beta, double[] c);
 
     void axpby(double alpha, float[] x, double beta, float[] y);
 

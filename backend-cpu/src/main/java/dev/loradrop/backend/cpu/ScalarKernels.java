@@ -1,7 +1,6 @@
 package dev.loradrop.backend.cpu;
 
 import dev.loradrop.api.Activation;
-import java.util.Arrays;
 
 /**
  * The plain-Java kernels, single-threaded: the path that always exists and the reference a faster
@@ -38,137 +37,8 @@ class ScalarKernels implements Kernels {
         return beta == 0.0 ? v : v + beta * old;
     }
 
-    /** {@code x[from, from + length) *= beta}, where beta 0 clears (even NaN). */
-    private static void scale(float[] x, int from, int length, float beta) {
-        if (beta == 0f) {
-            Arrays.fill(x, from, from + length, 0f);
-        } else if (beta != 1f) {
-            for (int i = from, end = from + length; i < end; i++) {
-                x[i] *= beta;
-            }
-        }
-    }
-
-    /** {@code x[from, from + length) *= beta}, where beta 0 clears (even NaN). */
-    private static void scale(double[] x, int from, int length, double beta) {
-        if (beta == 0.0) {
-            Arrays.fill(x, from, from + length, 0.0);
-        } else if (beta != 1.0) {
-            for (int i = from, end = from + length; i < end; i++) {
-                x[i] *= beta;
-            }
-        }
-    }
-
     private static boolean kept(long[] mask, int i) {
         return (mask[i >>> 6] >>> i & 1L) != 0;
-    }
-
-    // ------------------------------------------------------------------ GEMM
-
-    /*
-     * Loop orders: without transB, i-p-j (a scaled row of B is added to a row of C: both rows are
-     * contiguous); with transB, i-j-p (C[i, j] is the dot product of two contiguous rows), with
-     * the column of a transposed A gathered into a scratch row first. Element A(i, p) lives at
-     * a[i * aRow + p * aCol].
-     */
-
-    @Override
-    public void gemm(boolean transA, boolean transB, int m, int n, int k, double alphaD,
-                     float[] a, float[] b, double betaD, float[] c) {
-        float alpha = (float) alphaD;
-        float beta = (float) betaD;
-        if (m == 0 || n == 0) {
-            return;
-        }
-        if (k == 0 || alpha == 0f) {
-            scale(c, 0, m * n, beta);
-            return;
-        }
-        int aRow = transA ? 1 : k;
-        int aCol = transA ? m : 1;
-        if (!transB) {
-            for (int i = 0; i < m; i++) {
-                int ci = i * n;
-                scale(c, ci, n, beta);
-                for (int p = 0; p < k; p++) {
-                    float aip = alpha * a[i * aRow + p * aCol];
-                    int bp = p * n;
-                    for (int j = 0; j < n; j++) {
-                        c[ci + j] += aip * b[bp + j];
-                    }
-                }
-            }
-        } else {
-            float[] row = transA ? new float[k] : a;
-            for (int i = 0; i < m; i++) {
-                int ao = 0;
-                if (transA) {
-                    for (int p = 0; p < k; p++) {
-                        row[p] = a[p * m + i];
-                    }
-                } else {
-                    ao = i * k;
-                }
-                int ci = i * n;
-                for (int j = 0; j < n; j++) {
-                    int bo = j * k;
-                    float s = 0f;
-                    for (int p = 0; p < k; p++) {
-                        s += row[ao + p] * b[bo + p];
-                    }
-                    c[ci + j] = mix(alpha * s, beta, c[ci + j]);
-                }
-            }
-        }
-    }
-
-    @Override
-    public void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
-                     double[] a, double[] b, double beta, double[] c) {
-        if (m == 0 || n == 0) {
-            return;
-        }
-        if (k == 0 || alpha == 0.0) {
-            scale(c, 0, m * n, beta);
-            return;
-        }
-        int aRow = transA ? 1 : k;
-        int aCol = transA ? m : 1;
-        if (!transB) {
-            for (int i = 0; i < m; i++) {
-                int ci = i * n;
-                scale(c, ci, n, beta);
-                for (int p = 0; p < k; p++) {
-                    double aip = alpha * a[i * aRow + p * aCol];
-                    int bp = p * n;
-                    for (int j = 0; j < n; j++) {
-                        c[ci + j] += aip * b[bp + j];
-                    }
-                }
-            }
-        } else {
-            double[] row = transA ? new double[k] : a;
-            for (int i = 0; i < m; i++) {
-                int ao = 0;
-                if (transA) {
-                    for (int p = 0; p < k; p++) {
-                        row[p] = a[p * m + i];
-                    }
-                } else {
-                    ao = i * k;
-                }
-                int ci = i * n;
-                for (int j = 0; j < n; j++) {
-                    int bo = j * k;
-                    double s = 0.0;
-                    for (int p = 0; p < k; p++) {
-                        s += row[ao + p] * b[bo + p];
-                    }
-                    c[ci + j] = mix(alpha * s, beta, c[ci + j]);
-                }
-            }
-        }
     }
 
     // ------------------------------------------------------------------ elementwise

@@ -58,7 +58,7 @@ class CpuBackendProviderTest {
             assertThat(backend.describe())
                     .containsEntry("id", "cpu")
                     .containsEntry("threads", "3")
-                    .containsEntry("path", "scalar")
+                    .containsEntry("path", CpuPaths.defaultKernel().path())
                     .containsEntry("java.version", System.getProperty("java.version"));
         }
         try (ComputeBackend backend = new CpuBackendProvider().create(BackendConfig.defaults())) {

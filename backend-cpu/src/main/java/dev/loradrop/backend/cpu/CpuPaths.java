@@ -1,0 +1,117 @@
+package dev.loradrop.backend.cpu;
+
+import java.lang.management.ManagementFactory;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Chooses the GEMM micro-kernel once per JVM, as Lucene chooses its vectorisation provider: the
+ * Java Vector API path when the incubator module {@code jdk.incubator.vector} is present and the
+ * C2 compiler will compile it, loaded reflectively so the backend works without the module; the
+ * scalar path otherwise. One log line names the path taken or why it fell back.
+ *
+ * <p>The system property {@value #PROPERTY} forces a path: {@code false} the scalar one,
+ * {@code true} the vector one (failing with the reason when it is unavailable).
+ */
+final class CpuPaths {
+
+    /** The system property that forces a path: {@code true} or {@code false}. */
+    static final String PROPERTY = "loradrop.cpu.vector";
+
+    static final String MODULE = "jdk.incubator.vector";
+    private static final String VECTOR_CLASS = "dev.loradrop.backend.cpu.VectorTileKernel";
+    private static final System.Logger LOG = System.getLogger(CpuPaths.class.getName());
+
+    private CpuPaths() {
+    }
+
+    /** The choice, made once. */
+    private static final class Holder {
+        static final TileKernel DEFAULT = choose();
+    }
+
+    /** @return the micro-kernel this JVM uses by default */
+    static TileKernel defaultKernel() {
+        return Holder.DEFAULT;
+    }
+
+    private static TileKernel choose() {
+        String forced = System.getProperty(PROPERTY, "").trim().toLowerCase(Locale.ROOT);
+        if (forced.equals("false")) {
+            LOG.log(System.Logger.Level.INFO, "loradrop cpu backend: scalar GEMM path (-D"
+                    + PROPERTY + "=false)");
+            return ScalarTileKernel.INSTANCE;
+        }
+        String reason = vectorUnavailableReason();
+        if (reason == null) {
+            try {
+                TileKernel vector = vector();
+                LOG.log(System.Logger.Level.INFO, "loradrop cpu backend: Java Vector API GEMM path, "
+                        + vector.path());
+                return vector;
+            } catch (RuntimeException | LinkageError e) {
+                reason = "loading the Vector API kernel failed: " + e;
+            }
+        }
+        if (forced.equals("true")) {
+            throw new IllegalStateException("-D" + PROPERTY + "=true, but the Vector API path is "
+                    + "unavailable: " + reason);
+        }
+        LOG.log(System.Logger.Level.INFO, "loradrop cpu backend: scalar GEMM path, because "
+                + reason);
+        return ScalarTileKernel.INSTANCE;
+    }
+
+    /**
+     * @return the Vector API micro-kernel
+     * @throws IllegalStateException if the module is absent or the class cannot be loaded
+     */
+    static TileKernel vector() {
+        String reason = moduleAbsentReason();
+        if (reason != null) {
+            throw new IllegalStateException(reason);
+        }
+        try {
+            return (TileKernel) Class.forName(VECTOR_CLASS).getConstructor().newInstance();
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot load " + VECTOR_CLASS + ": " + e, e);
+        }
+    }
+
+    /** @return why the vector path must not be used, or null if it may */
+    static String vectorUnavailableReason() {
+        String reason = moduleAbsentReason();
+        if (reason != null) {
+            return reason;
+        }
+        String vmInfo = System.getProperty("java.vm.info", "");
+        if (vmInfo.contains("interpreted mode")) {
+            return "the JVM runs interpreted (-Xint): the Vector API would be slower than scalar code";
+        }
+        List<String> args = inputArguments();
+        for (String arg : args) {
+            if (arg.equals("-Xint") || arg.startsWith("-XX:TieredStopAtLevel=")
+                    && !arg.endsWith("=4")) {
+                return "the C2 compiler is disabled (" + arg + "): the Vector API would be slower "
+                        + "than scalar code";
+            }
+        }
+        return null;
+    }
+
+    private static String moduleAbsentReason() {
+        if (ModuleLayer.boot().findModule(MODULE).isEmpty()) {
+            return "the module " + MODULE + " is not loaded; start Java with --add-modules " + MODULE
+                    + " to enable the Vector API path";
+        }
+        return null;
+    }
+
+    private static List<String> inputArguments() {
+        try {
+            return ManagementFactory.getRuntimeMXBean().getInputArguments();
+        } catch (RuntimeException | LinkageError e) {
+            return List.of();
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package dev.loradrop.backend.cpu;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntConsumer;
+
+/**
+ * A fixed set of daemon threads that run parts {@code 1..parts-1} of a task while the calling
+ * thread runs part 0. Made for many short, equal parts: dispatch allocates nothing, and workers
+ * park between tasks. One task at a time (callers serialise).
+ */
+final class WorkerPool implements AutoCloseable {
+
+    private final Thread[] workers;
+    private final AtomicInteger remaining = new AtomicInteger();
+    private volatile int generation;
+    private volatile boolean closed;
+    private volatile IntConsumer task;
+    private volatile int parts;
+    private volatile Thread caller;
+    private volatile Throwable failure;
+
+    /**
+     * @param threads total threads including the caller, {@code >= 2}
+     * @param name thread name prefix
+     */
+    WorkerPool(int threads, String name) {
+        workers = new Thread[threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            int part = i + 1;
+            Thread t = new Thread(() -> work(part), name + "-" + part);
+            t.setDaemon(true);
+            workers[i] = t;
+            t.start();
+        }
+    }
+
+    /** @return the parts that can run at once: the workers plus the caller */
+    int size() {
+        return workers.length + 1;
+    }
+
+    /**
+     * Runs {@code task.accept(i)} for every {@code i < parts}, part 0 on the calling thread, and
+     * returns when all are done; rethrows the first failure.
+     */
+    void run(int parts, IntConsumer task) {
+        if (parts <= 1) {
+            task.accept(0);
+            return;
+        }
+        if (closed) {
+            throw new IllegalStateException("worker pool is closed");
+        }
+        this.task = task;
+        this.parts = parts;
+        this.caller = Thread.currentThread();
+        this.failure = null;
+        remaining.set(parts - 1);
+        generation++;
+        for (int i = 0; i < parts - 1; i++) {
+            LockSupport.unpark(workers[i]);
+        }
+        Throwable own = null;
+        try {
+            task.accept(0);
+        } catch (Throwable t) {
+            own = t;
+        }
+        while (remaining.get() != 0) {
+            LockSupport.park(this);
+        }
+        Throwable t = own != null ? own : failure;
+        if (t instanceof RuntimeException) {
+            throw (RuntimeException) t;
+        }
+        if (t instanceof Error) {
+            throw (Error) t;
+        }
+    }
+
+    private void work(int part) {
+        int seen = 0;
+        while (true) {
+            while (generation == seen && !closed) {
+                LockSupport.park(this);
+            }
+            if (closed) {
+                return;
+            }
+            seen = generation;
+            if (part >= parts) {
+                continue;
+            }
+            try {
+                task.accept(part);
+            } catch (Throwable t) {
+                failure = t;
+            }
+            if (remaining.decrementAndGet() == 0) {
+                LockSupport.unpark(caller);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread t : workers) {
+            LockSupport.unpark(t);
+        }
+    }
+}
