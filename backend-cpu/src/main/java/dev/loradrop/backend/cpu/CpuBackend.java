@@ -22,8 +22,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>This class owns lifecycle and validation; the arithmetic is in a {@link Kernels}
  * implementation chosen at construction ({@link ScalarKernels} for now). Every method checks all
- * its arguments before it writes anything. Like every backend, an instance is used by one thread at
- * a time; closing a tensor from another thread is safe.
+ * its arguments before it writes anything. As the SPI requires, calls on distinct tensors may run
+ * concurrently: the kernels keep no shared scratch (temporaries are per call), the allocation
+ * bookkeeping is a concurrent set, and closing a tensor from another thread is safe.
  */
 public final class CpuBackend implements ComputeBackend {
 
