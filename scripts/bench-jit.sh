@@ -2,7 +2,8 @@
 # Compiled inference vs a bare GEMM with the merged weight vs the uncompiled adapter, on one
 # backend, for one adapted 4096x4096 layer and a model of three, batch 64 (JitInferenceBenchmark).
 # Short settings for a scalar CPU backend (about a second per 4096x4096x64 GEMM): expect ~6 min.
-# Usage: scripts/bench-jit.sh [extra JMH options], e.g. -p size=1024 or -wi 2 -i 5.
+# Usage: scripts/bench-jit.sh [JMH options], which replace the short defaults below,
+#   e.g. scripts/bench-jit.sh -f 1 -wi 1 -i 2 -p size=1024
 # Ratios come from one run, so they compare like with like on a noisy machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,12 +13,16 @@ if [[ ! -f "$jar" || -n "$(find benchmarks/src core/src api/src backend-cpu/src 
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-java -jar "$jar" JitInferenceBenchmark -f 1 -wi 1 -w 3s -i 3 -r 4s \
+if [[ $# -eq 0 ]]; then
+  set -- -f 1 -wi 1 -w 3s -i 3 -r 4s
+fi
+java -jar "$jar" JitInferenceBenchmark "$@" \
   -jvmArgs "-Xmx6g -Dloradrop.backend=${LORADROP_BACKEND:-cpu}" \
-  -rf csv -rff "$out/result.csv" "$@"
+  -rf csv -rff "$out/result.csv"
 echo
 echo "Ratios (same run; lower is better for the first, higher is better for the second):"
 awk -F, '
+  { sub(/\r$/, "") }
   NR == 1 { for (i = 1; i <= NF; i++) { gsub(/"/, "", $i); col[$i] = i }; next }
   { gsub(/"/, "");
     name = $col["Benchmark"]; sub(/.*\./, "", name)
