@@ -19,6 +19,7 @@ module dev.loradrop.core {
     exports dev.loradrop.core.backend;
     exports dev.loradrop.core.inject;
     exports dev.loradrop.core.io;
+    exports dev.loradrop.core.jit;
 
     opens dev.loradrop.core.inject to com.google.guice;
 

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Nested;
  * }</pre>
  *
  * <p>The tests live in {@link Nested} groups (provider, reference self-check, memory, lifecycle,
- * GEMM, elementwise kernels, masks, losses, optimisers, bad input). Every test that needs a
+ * GEMM, elementwise kernels, masks, losses, optimisers, concurrency, bad input). Every test that
+ * needs a
  * backend creates a fresh one through {@link #provider()} and {@link #config()}, closes it after,
  * and checks {@code liveAllocations()} for leaks. If {@link ComputeBackendProvider#probe()} reports
  * the backend unavailable (for example its native library is missing), those tests are
@@ -129,6 +130,15 @@ public abstract class ComputeBackendContractTest {
     @DisplayName("optimisers")
     class Optimisers extends OptimizerContract {
         Optimisers() {
+            super(ComputeBackendContractTest.this);
+        }
+    }
+
+    /** Calls on distinct tensors from many threads at once. */
+    @Nested
+    @DisplayName("concurrency")
+    class Concurrency extends ConcurrencyContract {
+        Concurrency() {
             super(ComputeBackendContractTest.this);
         }
     }

@@ -1,6 +1,8 @@
 package dev.loradrop.core;
 
+import dev.loradrop.api.ComputationGraph;
 import dev.loradrop.api.IDiagnosticsProvider;
+import dev.loradrop.api.IJitCompilable;
 import dev.loradrop.api.ILayer;
 import dev.loradrop.api.IWeightLoadable;
 import dev.loradrop.api.NumericType;
@@ -8,6 +10,10 @@ import dev.loradrop.api.Parameter;
 import dev.loradrop.api.Tensor;
 import dev.loradrop.api.WeightValidation;
 import dev.loradrop.api.spi.ComputeBackend;
+import dev.loradrop.core.jit.CompiledFunction;
+import dev.loradrop.core.jit.GraphBuilder;
+import dev.loradrop.core.jit.JitCompiler;
+import dev.loradrop.core.jit.JitSource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -16,13 +22,27 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * What every layer shares: its backend and type, the training flag, input checks, and the flat and
- * named parameter views built on {@link #parameters()} and {@link #weights()}.
+ * What every layer shares: its backend and type, the training flag, input checks, the flat and
+ * named parameter views built on {@link #parameterList()} and {@link #weights()}, the
+ * {@linkplain #modificationCount() modification count}, and graph export and compilation
+ * ({@link IJitCompilable}) for the layers that describe themselves with {@link #appendGraph}.
+ *
+ * <h2>Modification count</h2>
+ * Compiled functions ({@link #compile}) hold their own copy of the weights and must notice when the
+ * layer's weights change. Every path that can write a weight counts: the layer's own writes
+ * ({@link #setParameters}, {@link #updateParameters}, {@link #setWeight}, {@link #loadWeights}), and,
+ * conservatively, every hand-out of live weight tensors ({@link #parameters()}, and accessors such
+ * as {@link DenseLayer#weight()} or {@link LoRALayer#loraA()}), since the caller may write through
+ * them (optimisers do). Read-only views ({@link #getParameters()}, {@link #getWeight}, forward
+ * passes) do not count. A composite layer counts its children's modifications too, and a hand-out
+ * by a composite counts for its children. Writes through live tensors obtained <em>before</em> a
+ * compilation are not seen by it: fetch them again ({@code Optimizer.step(layer)} does, on every
+ * step).
  *
  * @param <T> element type
  */
 public abstract class AbstractLayer<T extends Number>
-        implements ILayer<T>, IWeightLoadable<T>, IDiagnosticsProvider {
+        implements ILayer<T>, IWeightLoadable<T>, IDiagnosticsProvider, IJitCompilable<T> {
 
     /** The backend all of this layer's tensors live on. */
     protected final ComputeBackend backend;
@@ -30,6 +50,8 @@ public abstract class AbstractLayer<T extends Number>
     protected final NumericType<T> type;
     private boolean training = true;
     private boolean closed;
+    /** Written by the layer's (single) owning thread, read by compiled functions on any thread. */
+    private volatile long modifications;
 
     /**
      * @param backend the backend
@@ -61,14 +83,77 @@ public abstract class AbstractLayer<T extends Number>
     }
 
     /**
+     * {@inheritDoc}
+     *
+     * <p>Hands out live tensors, so it counts as a possible modification (see the class comment).
+     */
+    @Override
+    public final List<Parameter<T>> parameters() {
+        ensureOpen();
+        markModified();
+        return parameterList();
+    }
+
+    /**
+     * The trainable parameters as {@link #parameters()} returns them, without counting a
+     * modification: for the layer's own use.
+     *
+     * @return live parameter/gradient pairs
+     */
+    protected abstract List<Parameter<T>> parameterList();
+
+    /**
+     * @param layer a layer
+     * @param <T> element type
+     * @return its parameters, without counting a modification when it is an {@code AbstractLayer}
+     */
+    static <T extends Number> List<Parameter<T>> parameterListOf(ILayer<T> layer) {
+        return layer instanceof AbstractLayer ? ((AbstractLayer<T>) layer).parameterList()
+                : layer.parameters();
+    }
+
+    /**
+     * A number that grows whenever this layer's weights (or, for a composite, its children's) may
+     * have changed; see the class comment for what counts. Safe to read from any thread.
+     *
+     * @return the modification count
+     */
+    public long modificationCount() {
+        return modifications;
+    }
+
+    /**
+     * Records that the layer's weights may change now; composites pass it on to their children.
+     * Called by the owning thread only.
+     */
+    protected void markModified() {
+        modifications++; // single writer: the layer is not thread-safe; the volatile publishes it
+    }
+
+    /**
+     * @param layer a layer
+     * @return its modification count, 0 for a layer that does not keep one
+     */
+    static long modificationCountOf(ILayer<?> layer) {
+        return layer instanceof AbstractLayer ? ((AbstractLayer<?>) layer).modificationCount() : 0;
+    }
+
+    /** @param layer a layer whose modification to record, if it keeps a count */
+    static void markModified(ILayer<?> layer) {
+        if (layer instanceof AbstractLayer) {
+            ((AbstractLayer<?>) layer).markModified();
+        }
+    }
+
+    /**
      * All weights by name, trainable or frozen: the layer's live tensors (never close them). By
-     * default the values of {@link #parameters()}.
+     * default the values of {@link #parameterList()}.
      *
      * @return an insertion-ordered map
      */
     protected Map<String, Tensor<T>> weights() {
         Map<String, Tensor<T>> m = new LinkedHashMap<>();
-        for (Parameter<T> p : parameters()) {
+        for (Parameter<T> p : parameterList()) {
             m.put(p.name(), p.value());
         }
         return m;
@@ -110,7 +195,28 @@ public abstract class AbstractLayer<T extends Number>
      * @return the number of rows (the product of the leading axes)
      */
     protected final int checkRows(Tensor<T> t, String name, int width) {
-        checkTensor(t, name);
+        return checkRows(t, name, backend, type, width);
+    }
+
+    /**
+     * Checks a tensor argument as layers do: not null, open, of the given backend and type, last
+     * axis {@code width}. For code that takes tensors on a layer's behalf, such as compiled
+     * functions.
+     *
+     * @param t the tensor
+     * @param name the argument's name for messages
+     * @param backend the backend it must belong to
+     * @param type the type it must have
+     * @param width the required last-axis extent
+     * @param <T> element type
+     * @return the number of rows (the product of the leading axes)
+     * @throws NullPointerException naming the argument if it is null
+     * @throws IllegalStateException if it is closed
+     * @throws IllegalArgumentException if its backend, type or width is wrong
+     */
+    public static <T extends Number> int checkRows(Tensor<T> t, String name,
+            ComputeBackend backend, NumericType<T> type, int width) {
+        checkTensor(t, name, backend, type);
         int last = t.dim(t.rank() - 1);
         if (last != width) {
             throw new IllegalArgumentException(name + ": expected last axis " + width + ", got shape "
@@ -126,13 +232,19 @@ public abstract class AbstractLayer<T extends Number>
      * @param name the argument's name for messages
      */
     protected final void checkTensor(Tensor<T> t, String name) {
+        checkTensor(t, name, backend, type);
+    }
+
+    private static <T extends Number> void checkTensor(Tensor<T> t, String name,
+            ComputeBackend backend, NumericType<T> type) {
         Objects.requireNonNull(t, name);
         if (t.isClosed()) {
             throw new IllegalStateException(name + ": tensor is closed");
         }
         if (t.backend() != backend) {
             throw new IllegalArgumentException(name + ": tensor belongs to backend '"
-                    + t.backend().id() + "', not to this layer's backend '" + backend.id() + "'");
+                    + t.backend().id() + "' (" + t.backend() + "), not to the expected backend '"
+                    + backend.id() + "' (" + backend + ")");
         }
         if (t.type() != type) {
             throw new IllegalArgumentException(name + ": expected " + type + ", got " + t.type());
@@ -190,7 +302,8 @@ public abstract class AbstractLayer<T extends Number>
     public void updateParameters(double learningRate) {
         ensureOpen();
         checkFinite(learningRate, "learningRate");
-        for (Parameter<T> p : parameters()) {
+        markModified();
+        for (Parameter<T> p : parameterList()) {
             backend.axpby(-learningRate, p.gradient(), 1.0, p.value());
         }
     }
@@ -198,7 +311,7 @@ public abstract class AbstractLayer<T extends Number>
     @Override
     public int parameterCount() {
         long n = 0;
-        for (Parameter<T> p : parameters()) {
+        for (Parameter<T> p : parameterList()) {
             n += p.value().size();
         }
         return Math.toIntExact(n);
@@ -218,7 +331,7 @@ public abstract class AbstractLayer<T extends Number>
         ensureOpen();
         Tensor<T> flat = backend.allocate(type, parameterCount());
         int offset = 0;
-        for (Parameter<T> p : parameters()) {
+        for (Parameter<T> p : parameterList()) {
             Tensor<T> src = gradients ? p.gradient() : p.value();
             backend.copy(src, 0, flat, offset, src.size());
             offset += src.size();
@@ -234,8 +347,9 @@ public abstract class AbstractLayer<T extends Number>
             throw new IllegalArgumentException("flat: expected " + parameterCount()
                     + " elements, got " + flat.size());
         }
+        markModified();
         int offset = 0;
-        for (Parameter<T> p : parameters()) {
+        for (Parameter<T> p : parameterList()) {
             backend.copy(flat, offset, p.value(), 0, p.value().size());
             offset += p.value().size();
         }
@@ -244,7 +358,7 @@ public abstract class AbstractLayer<T extends Number>
     @Override
     public void clearGradients() {
         ensureOpen();
-        for (Parameter<T> p : parameters()) {
+        for (Parameter<T> p : parameterList()) {
             backend.fill(p.gradient(), 0.0);
         }
     }
@@ -271,6 +385,7 @@ public abstract class AbstractLayer<T extends Number>
     public void setWeight(String name, Tensor<T> value) {
         Tensor<T> dst = weight(name);
         checkWeightValue(name, dst, value);
+        markModified();
         copyInto(value, dst);
     }
 
@@ -314,6 +429,9 @@ public abstract class AbstractLayer<T extends Number>
         for (String name : v.matched()) { // check everything before changing anything
             checkWeightValue(name, own.get(name), given.get(name));
         }
+        if (!v.matched().isEmpty()) {
+            markModified();
+        }
         for (String name : v.matched()) {
             copyInto(given.get(name), own.get(name));
         }
@@ -353,6 +471,100 @@ public abstract class AbstractLayer<T extends Number>
             double[] host = value.toDoubleArray();
             backend.write(dst, 0, host, 0, host.length);
         }
+    }
+
+    // ------------------------------------------------------------------ graph export and compilation
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>False unless the layer type describes its inference computation ({@link DenseLayer}, a
+     * LoRA adapter over a dense layer, and a {@link SequentialModel} of such layers do).
+     */
+    @Override
+    public boolean supportsJitCompilation() {
+        return false;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The graph names parameters as {@link #weightNames()} does.
+     */
+    @Override
+    public ComputationGraph exportComputationGraph() {
+        ensureOpen();
+        requireJit("exportComputationGraph");
+        GraphBuilder graph = new GraphBuilder();
+        return graph.build(appendGraph(graph, graph.input(inputSize()), ""));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The returned function holds its own copy of the folded weights on {@code backend} (which
+     * may differ from the layer's); it reports staleness as {@link CompiledFunction} describes.
+     */
+    @Override
+    public CompiledFunction<T> compile(ComputeBackend backend) {
+        ensureOpen();
+        requireJit("compile");
+        Objects.requireNonNull(backend, "backend");
+        AbstractLayer<T> self = this;
+        return JitCompiler.compile(new JitSource<T>() {
+            @Override
+            public NumericType<T> numericType() {
+                return type;
+            }
+
+            @Override
+            public ComputeBackend backend() {
+                return self.backend;
+            }
+
+            @Override
+            public ComputationGraph exportComputationGraph() {
+                return self.exportComputationGraph();
+            }
+
+            @Override
+            public Tensor<T> weight(String name) {
+                return self.weight(name);
+            }
+
+            @Override
+            public long modificationCount() {
+                return self.modificationCount();
+            }
+
+            @Override
+            public String toString() {
+                return self.toString();
+            }
+        }, backend);
+    }
+
+    /**
+     * Appends this layer's inference computation to a graph under construction. Layers that
+     * support compilation override it.
+     *
+     * @param graph the graph
+     * @param input the node holding this layer's input
+     * @param prefix prepended to parameter names (a model's {@code "<index>."})
+     * @return the node holding this layer's output
+     */
+    protected int appendGraph(GraphBuilder graph, int input, String prefix) {
+        throw new UnsupportedOperationException(unsupportedJit("appendGraph"));
+    }
+
+    private void requireJit(String method) {
+        if (!supportsJitCompilation()) {
+            throw new UnsupportedOperationException(unsupportedJit(method));
+        }
+    }
+
+    private String unsupportedJit(String method) {
+        return method + ": " + this + " does not support graph export and compilation";
     }
 
     // ------------------------------------------------------------------ lifecycle

@@ -5,6 +5,7 @@ import dev.loradrop.api.NumericType;
 import dev.loradrop.api.Parameter;
 import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.ComputeBackend;
+import dev.loradrop.core.jit.GraphBuilder;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -160,15 +161,23 @@ public final class DenseLayer<T extends Number> extends AbstractLayer<T> {
         return activation;
     }
 
-    /** @return the live weight tensor {@code [out, in]}; do not close it */
+    /**
+     * @return the live weight tensor {@code [out, in]}; do not close it. Counts as a possible
+     *     modification (see {@link AbstractLayer})
+     */
     public Tensor<T> weight() {
         ensureOpen();
+        markModified();
         return weight;
     }
 
-    /** @return the live bias tensor {@code [out]}; do not close it */
+    /**
+     * @return the live bias tensor {@code [out]}; do not close it. Counts as a possible
+     *     modification (see {@link AbstractLayer})
+     */
     public Tensor<T> bias() {
         ensureOpen();
+        markModified();
         return bias;
     }
 
@@ -238,8 +247,34 @@ public final class DenseLayer<T extends Number> extends AbstractLayer<T> {
         return dx;
     }
 
+    /** @return true: a dense layer compiles to one GEMM, a bias add and its activation */
     @Override
-    public List<Parameter<T>> parameters() {
+    public boolean supportsJitCompilation() {
+        return true;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>{@code ACTIVATION(ADD(MATMUL(x, weight^T), bias))}.
+     */
+    @Override
+    protected int appendGraph(GraphBuilder graph, int input, String prefix) {
+        return graph.activation(appendAffine(graph, input, prefix), activation);
+    }
+
+    /**
+     * Appends {@code x W^T + b}, the pre-activation, to a graph.
+     *
+     * @return the node of the pre-activation
+     */
+    int appendAffine(GraphBuilder graph, int input, String prefix) {
+        int product = graph.matmul(input, graph.parameter(prefix + "weight", out, in));
+        return graph.add(product, graph.parameter(prefix + "bias", out));
+    }
+
+    @Override
+    protected List<Parameter<T>> parameterList() {
         return parameters;
     }
 

@@ -4,6 +4,9 @@ import dev.loradrop.api.ILayer;
 import dev.loradrop.api.ILoRAAdapter;
 import dev.loradrop.api.Parameter;
 import dev.loradrop.api.Tensor;
+import dev.loradrop.core.jit.FoldedStage;
+import dev.loradrop.core.jit.GraphBuilder;
+import dev.loradrop.core.jit.JitCompiler;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -50,9 +53,9 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
         base.setTrainingMode(isTrainingMode());
         List<Parameter<T>> params = new ArrayList<>();
         if (!frozen) {
-            params.addAll(base.parameters());
+            params.addAll(parameterListOf(base));
         }
-        params.addAll(lora.parameters());
+        params.addAll(lora.parameterList());
         this.parameters = List.copyOf(params);
     }
 
@@ -66,6 +69,12 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
 
     /** @return the factor the branch carries at inference, and so in a merged layer */
     abstract double inferenceFactor();
+
+    /** @return p, the dropout rate of the branch during training (for the exported graph) */
+    abstract double dropoutRate();
+
+    /** @return where the training mask applies (for the exported graph) */
+    abstract MaskGranularity granularity();
 
     @Override
     public ILayer<T> baseLayer() {
@@ -153,8 +162,42 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
      * list is built once, so a base layer's parameter list must not change after wrapping.
      */
     @Override
-    public List<Parameter<T>> parameters() {
+    protected List<Parameter<T>> parameterList() {
         return parameters;
+    }
+
+    /** @return the sum of the adapter's own count and those of its base layer and branch */
+    @Override
+    public long modificationCount() {
+        return super.modificationCount() + modificationCountOf(base) + lora.modificationCount();
+    }
+
+    @Override
+    protected void markModified() {
+        super.markModified();
+        markModified(base);
+        lora.markModified();
+    }
+
+    /** @return whether the base layer is a {@link DenseLayer}, into which the branch folds */
+    @Override
+    public boolean supportsJitCompilation() {
+        return dense != null;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>{@code ACTIVATION(ADD(ADD(MATMUL(x, weight^T), bias), SCALE(MATMUL(MATMUL(x,
+     * lora_A^T), lora_B^T), c * alpha / rank)))}, with a {@code DROPOUT} node where the training
+     * mask applies; the branch shares the base's input node.
+     */
+    @Override
+    protected int appendGraph(GraphBuilder graph, int input, String prefix) {
+        int affine = dense.appendAffine(graph, input, prefix);
+        int branch = lora.appendBranch(graph, input, prefix, dropoutRate(), granularity(),
+                inferenceFactor());
+        return graph.activation(graph.add(affine, branch), dense.activation());
     }
 
     @Override
@@ -171,7 +214,9 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
      * {@inheritDoc}
      *
      * <p>{@code W' = W + c * (alpha / rank) * B A}, where {@code c} is the inference factor of the
-     * scaling mode; the bias is copied. Every weight is checked for finiteness first.
+     * scaling mode; the bias is copied. Every weight is checked for finiteness first. The fold is
+     * the one compilation uses ({@link JitCompiler#fold}), so a merged layer and a compiled
+     * adapter hold the same weights.
      */
     @Override
     public ILayer<T> mergeToOriginalLayer() {
@@ -181,23 +226,19 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
                     + base.getClass().getName() + " has no weight matrix to merge into; only "
                     + DenseLayer.class.getSimpleName() + " bases can be merged");
         }
-        requireFinite(dense.weight(), "base weight");
-        requireFinite(dense.bias(), "base bias");
-        requireFinite(lora.loraA(), "lora_A");
-        requireFinite(lora.loraB(), "lora_B");
-        Tensor<T> w = backend.copyOf(dense.weight());
-        Tensor<T> b = null;
+        Map<String, Tensor<T>> weights = weights();
+        requireFinite(weights.get("weight"), "base weight");
+        requireFinite(weights.get("bias"), "base bias");
+        requireFinite(weights.get("lora_A.weight"), "lora_A");
+        requireFinite(weights.get("lora_B.weight"), "lora_B");
+        List<FoldedStage<T>> stages = JitCompiler.fold(exportComputationGraph(), weights::get,
+                type, backend);
+        FoldedStage<T> s = stages.get(0); // one dense stage: checked by the graph's shape
         try {
-            backend.gemm(false, false, outputSize(), inputSize(), rank(),
-                    inferenceFactor() * lora.scaling(), lora.loraB(), lora.loraA(), 1.0, w);
-            requireFinite(w, "merged weight");
-            b = backend.copyOf(dense.bias());
-            return DenseLayer.adopt(w, b, dense.activation());
+            requireFinite(s.weight(), "merged weight");
+            return DenseLayer.adopt(s.weight(), s.bias(), s.activation());
         } catch (RuntimeException e) {
-            w.close();
-            if (b != null) {
-                b.close();
-            }
+            s.close();
             throw e;
         }
     }

@@ -108,11 +108,13 @@ public final class LoRADropAdapter<T extends Number> extends LoRAAdapterBase<T> 
     }
 
     /** @return p, the probability of dropping a component during training */
+    @Override
     public double dropoutRate() {
         return dropoutRate;
     }
 
     /** @return where masks apply */
+    @Override
     public MaskGranularity granularity() {
         return granularity;
     }

@@ -5,6 +5,7 @@ import dev.loradrop.api.NumericType;
 import dev.loradrop.api.Parameter;
 import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.ComputeBackend;
+import dev.loradrop.core.jit.GraphBuilder;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -145,16 +146,49 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
         return scaling;
     }
 
-    /** @return the live {@code lora_A [r, in]}; do not close it */
+    /**
+     * @return the live {@code lora_A [r, in]}; do not close it. Counts as a possible modification
+     *     (see {@link AbstractLayer})
+     */
     public Tensor<T> loraA() {
         ensureOpen();
+        markModified();
         return a;
     }
 
-    /** @return the live {@code lora_B [out, r]}; do not close it */
+    /**
+     * @return the live {@code lora_B [out, r]}; do not close it. Counts as a possible modification
+     *     (see {@link AbstractLayer})
+     */
     public Tensor<T> loraB() {
         ensureOpen();
+        markModified();
         return b;
+    }
+
+    /**
+     * Appends the inference branch {@code factor * s * D(x A^T B^T)} to a graph, with a
+     * {@code DROPOUT} node (the identity at inference) where the granularity applies the mask
+     * during training, when {@code dropoutRate > 0}.
+     *
+     * @return the node of the scaled branch
+     */
+    int appendBranch(GraphBuilder graph, int input, String prefix, double dropoutRate,
+                     MaskGranularity granularity, double factor) {
+        boolean drop = dropoutRate > 0;
+        String where = granularity.name();
+        int x = drop && granularity == MaskGranularity.INPUT
+                ? graph.dropout(input, dropoutRate, where) : input;
+        int hh = graph.matmul(x, graph.parameter(prefix + "lora_A.weight", rank, in));
+        if (drop && granularity == MaskGranularity.RANK) {
+            hh = graph.dropout(hh, dropoutRate, where);
+        }
+        int z = graph.matmul(hh, graph.parameter(prefix + "lora_B.weight", out, rank));
+        if (drop && (granularity == MaskGranularity.FEATURE
+                || granularity == MaskGranularity.ELEMENT)) {
+            z = graph.dropout(z, dropoutRate, where);
+        }
+        return graph.scale(z, scaling * factor); // as addBranch at inference computes it
     }
 
     /**
@@ -246,7 +280,7 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
     }
 
     @Override
-    public List<Parameter<T>> parameters() {
+    protected List<Parameter<T>> parameterList() {
         return parameters;
     }
 

@@ -3,6 +3,7 @@ package dev.loradrop.core;
 import dev.loradrop.api.ILayer;
 import dev.loradrop.api.Parameter;
 import dev.loradrop.api.Tensor;
+import dev.loradrop.core.jit.GraphBuilder;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,7 +30,7 @@ public final class SequentialModel<T extends Number> extends AbstractLayer<T> {
         this.layers = layers;
         List<Parameter<T>> all = new ArrayList<>();
         for (int i = 0; i < layers.size(); i++) {
-            for (Parameter<T> p : layers.get(i).parameters()) {
+            for (Parameter<T> p : parameterListOf(layers.get(i))) {
                 all.add(new Parameter<>(i + "." + p.name(), p.value(), p.gradient()));
             }
         }
@@ -123,7 +124,7 @@ public final class SequentialModel<T extends Number> extends AbstractLayer<T> {
     }
 
     @Override
-    public List<Parameter<T>> parameters() {
+    protected List<Parameter<T>> parameterList() {
         return parameters;
     }
 
@@ -139,6 +140,50 @@ public final class SequentialModel<T extends Number> extends AbstractLayer<T> {
             }
         }
         return all;
+    }
+
+    /** @return the sum of the model's own count and its layers' */
+    @Override
+    public long modificationCount() {
+        long n = super.modificationCount();
+        for (ILayer<T> layer : layers) {
+            n += modificationCountOf(layer);
+        }
+        return n;
+    }
+
+    @Override
+    protected void markModified() {
+        super.markModified();
+        for (ILayer<T> layer : layers) {
+            markModified(layer);
+        }
+    }
+
+    /** @return whether every layer supports compilation: the model then compiles into one function */
+    @Override
+    public boolean supportsJitCompilation() {
+        for (ILayer<T> layer : layers) {
+            if (!(layer instanceof AbstractLayer)
+                    || !((AbstractLayer<T>) layer).supportsJitCompilation()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The layers' graphs one after another, parameters prefixed {@code "<index>."}.
+     */
+    @Override
+    protected int appendGraph(GraphBuilder graph, int input, String prefix) {
+        int node = input;
+        for (int i = 0; i < layers.size(); i++) {
+            node = ((AbstractLayer<T>) layers.get(i)).appendGraph(graph, node, prefix + i + ".");
+        }
+        return node;
     }
 
     @Override

@@ -22,8 +22,10 @@ import java.util.List;
  * <p>This class owns lifecycle and validation; the arithmetic is in a {@link Kernels}
  * implementation ({@link ScalarKernels}) and, for GEMM, a {@link GemmEngine} whose micro-kernel
  * {@link CpuPaths} chooses (the Java Vector API when available). Every method checks all its
- * arguments before it writes anything. Like every backend, an instance is used by one thread at
- * a time; closing a tensor from another thread is safe.
+ * arguments before it writes anything. As the SPI requires, calls on distinct tensors may run
+ * concurrently: the elementwise kernels keep no shared scratch, the GEMM engine lends its worker
+ * threads and buffers to one call at a time (others compute alone), the live-resource list and
+ * the array pool are synchronised, and closing a tensor from another thread is safe.
  */
 public final class CpuBackend implements ComputeBackend {
 

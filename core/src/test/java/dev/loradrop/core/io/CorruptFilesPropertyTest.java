@@ -86,7 +86,7 @@ class CorruptFilesPropertyTest {
         return null;
     }
 
-    @Property(tries = 500)
+    @Property(tries = 500, seed = "20261128")
     void truncatedFilesFail(@ForAll("truncations") int length) throws IOException {
         assertThat(load(Arrays.copyOf(valid, length)))
                 .isInstanceOf(SafetensorsFormatException.class);
@@ -97,7 +97,7 @@ class CorruptFilesPropertyTest {
         return Arbitraries.integers().between(0, valid.length - 1);
     }
 
-    @Property(tries = 500)
+    @Property(tries = 500, seed = "20261128")
     void wrongHeaderLengthsFail(@ForAll("headerLengths") long n) throws IOException {
         byte[] bytes = valid.clone();
         ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).putLong(0, n);
@@ -114,7 +114,7 @@ class CorruptFilesPropertyTest {
     }
 
     /** Header rewrites: offsets moved, shapes and dtypes changed, sizes huge, JSON broken. */
-    @Property(tries = 1000)
+    @Property(tries = 1000, seed = "20261128")
     void structurallyBrokenHeadersFail(@ForAll("brokenHeaders") String header)
             throws IOException {
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
@@ -143,8 +143,12 @@ class CorruptFilesPropertyTest {
                 .filter(h -> !h.equals(header));
         Arbitrary<String> dtypeChanged = Arbitraries.of("F64", "F16", "BF16", "I64", "U8",
                 "F4", "f32", "", "BOOL").map(d -> header.replaceFirst("\"F32\"", "\"" + d + "\""));
+        // A cut at the start of a top-level entry leaves a valid header (the metadata dropped):
+        // not a corruption, so those positions are excluded.
         Arbitrary<String> cut = Arbitraries.integers().between(1, header.length() - 1)
-                .map(header::substring).map(s -> "{" + s);
+                .map(header::substring)
+                .filter(s -> !s.startsWith("\"base_model") && !s.startsWith("\"__metadata"))
+                .map(s -> "{" + s);
         Arbitrary<String> duplicated = Arbitraries.integers().between(1, 3).map(k -> {
             int i = header.indexOf("\"base_model");
             int j = header.indexOf("},", i) + 2;
@@ -169,7 +173,7 @@ class CorruptFilesPropertyTest {
     }
 
     /** Random bytes anywhere: any outcome but a crash, an OOM, a hang or a half-changed model. */
-    @Property(tries = 1000)
+    @Property(tries = 1000, seed = "20261128")
     void randomByteFlipsNeverHalfLoad(@ForAll("flips") List<int[]> flips) throws IOException {
         byte[] bytes = valid.clone();
         for (int[] f : flips) {
