@@ -53,7 +53,8 @@ final class DeviceContext {
      * @return the shared context of that device, created on first use
      */
     static DeviceContext of(DeviceInfo info) {
-        String key = info.platformName + "\u0000" + info.name + "\u0000" + info.index;
+        String key = info.platformName + "\u0000" + info.name + "\u0000" + info.index
+                + "\u0000" + info.fp64;
         return CONTEXTS.computeIfAbsent(key, k -> new DeviceContext(info));
     }
 

@@ -7,6 +7,8 @@ import dev.loradrop.api.spi.ComputeBackendProvider;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +38,9 @@ public final class GpuBackendProvider implements ComputeBackendProvider {
     public static final String DEVICE_PROPERTY = Devices.DEVICE_PROPERTY;
 
     private static final Logger LOG = LoggerFactory.getLogger(GpuBackendProvider.class);
+
+    /** Device choices already logged at INFO; later backends on the same device log at DEBUG. */
+    private static final Set<String> LOGGED = ConcurrentHashMap.newKeySet();
 
     private final Supplier<Optional<String>> natives;
 
@@ -112,8 +117,13 @@ public final class GpuBackendProvider implements ComputeBackendProvider {
             throw new IllegalStateException("backend '" + ID + "' is unavailable: "
                     + e.getMessage(), e);
         }
-        LOG.info("gpu backend: OpenCL device {}{}", chosen.summary(), spec == null ? ""
+        String line = "gpu backend: OpenCL device " + chosen.summary() + (spec == null ? ""
                 : " (" + DEVICE_PROPERTY + "=" + spec + ")");
+        if (LOGGED.add(line)) {
+            LOG.info(line);
+        } else {
+            LOG.debug(line);
+        }
         if (devices.size() > 1) {
             LOG.debug("gpu backend: devices found: {}", devices);
         }
