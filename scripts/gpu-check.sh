@@ -31,7 +31,8 @@ skipped=$(for f in "$reports"/TEST-*.xml; do
             case "$f" in *no-opencl-platform*) ;; *) grep -o '<testsuite[^>]*' "$f" ;; esac
           done | grep -o 'skipped="[0-9]*"' | tr -dc '0-9\n' | awk '{s+=$1} END {print s+0}')
 if [ "$skipped" != "0" ]; then
-  echo "!! $skipped test(s) were skipped: the gpu backend is unavailable here (see the probe above)" >&2
+  echo "!! $skipped test(s) were skipped: the gpu backend is unavailable here:" >&2
+  grep -ho 'skipped message="[^"]*"' "$reports"/TEST-*Contract*.xml 2>/dev/null | head -n 1 >&2 || true
   exit 1
 fi
 echo "   passed, nothing skipped"
