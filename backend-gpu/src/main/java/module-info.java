@@ -1,6 +1,12 @@
-/** The OpenCL GPU through JOCL and CLBlast compute backend for loradrop. */
+/** The OpenCL compute backend of loradrop: JOCL, CLBlast for GEMM, our own kernels. */
 module dev.loradrop.backend.gpu {
-    requires dev.loradrop.api;
+    requires transitive dev.loradrop.api;
+    requires jocl;
+    requires jocl.blast;
+    requires org.slf4j;
 
-    provides dev.loradrop.api.spi.ComputeBackendProvider with dev.loradrop.backend.gpu.GpuBackendProvider;
+    provides dev.loradrop.api.spi.ComputeBackendProvider
+            with dev.loradrop.backend.gpu.GpuBackendProvider;
+
+    exports dev.loradrop.backend.gpu;
 }
