@@ -113,7 +113,8 @@ final class Nd4jRuntime {
             if (t.getMessage() != null) {
                 String msg = t.getMessage().strip();
                 int nl = msg.indexOf('\n');
-                sb.append(": ").append(nl < 0 ? msg : msg.substring(0, nl));
+                msg = nl < 0 ? msg : msg.substring(0, nl);
+                sb.append(": ").append(msg.endsWith(".") ? msg.substring(0, msg.length() - 1) : msg);
             }
             if (t.getCause() == t) {
                 break;
