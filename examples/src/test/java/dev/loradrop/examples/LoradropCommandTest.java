@@ -90,17 +90,18 @@ class LoradropCommandTest {
     }
 
     @Test
-    void backendsListsNd4jAndGpuAsNotImplemented() {
+    void backendsListsNd4jAsAvailableAndGpuAsNotImplemented() {
         BackendRegistry registry = discovered();
 
         Result result = run(() -> registry, "backends");
 
         assertThat(result.outLines())
                 .anySatisfy(line -> assertThat(line).contains("nd4j").contains("priority 60")
-                        .contains("unavailable: ").contains("not implemented"))
+                        .contains("available (ND4J CpuBackend, BLAS OPENBLAS")
+                        .doesNotContain("unavailable"))
                 .anySatisfy(line -> assertThat(line).contains("gpu").contains("priority 80")
                         .contains("unavailable: ").contains("not implemented"))
-                .anySatisfy(line -> assertThat(line).contains("ND4J (OpenBLAS)")
+                .anySatisfy(line -> assertThat(line).contains("ND4J 1.0.0-M2.1 (native, OpenBLAS)")
                         .contains("dev.loradrop.backend.nd4j.Nd4jBackendProvider"));
         assertThat(result.outLines())
                 .anySatisfy(line -> assertThat(line).contains("cpu").contains("priority 100")

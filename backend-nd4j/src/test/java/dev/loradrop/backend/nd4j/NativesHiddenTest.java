@@ -11,21 +11,23 @@ import dev.loradrop.backend.cpu.CpuBackendProvider;
 import dev.loradrop.core.backend.BackendRegistry;
 import dev.loradrop.core.backend.BackendSelection;
 import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Runs only in the surefire execution {@code natives-hidden}: a fresh JVM started with
  * {@code -Dorg.bytedeco.javacpp.platform=linux-armhf}, so JavaCPP looks for natives that are not on
- * the class path and ND4J really fails to load.
+ * the class path and ND4J really fails to load. Its surefire report must show 2 tests run, none
+ * skipped.
  */
 class NativesHiddenTest {
 
     @BeforeAll
     static void runsInTheJvmWhoseNativesAreHidden() {
-        assertThat(System.getProperty("loradrop.test.nativesHidden"))
-                .as("this test must run in the 'natives-hidden' surefire execution")
-                .isEqualTo("true");
+        // skipped where the natives are not hidden (e.g. picked by -Dtest in the default run)
+        Assumptions.assumeTrue("true".equals(System.getProperty("loradrop.test.nativesHidden")),
+                "runs only in the 'natives-hidden' surefire execution");
     }
 
     @Test
