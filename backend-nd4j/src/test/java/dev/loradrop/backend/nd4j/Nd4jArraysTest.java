@@ -80,10 +80,11 @@ class Nd4jArraysTest {
             INDArray none = Nd4jArrays.unwrap(empty);
             assertThat(none.shape()).containsExactly(0, 4);
             assertThat(none.dataType()).isEqualTo(DataType.FLOAT);
-            t.close();
-            assertThatThrownBy(() -> Nd4jArrays.unwrap(t))
-                    .isInstanceOf(IllegalStateException.class).hasMessage("unwrap: tensor is closed");
         }
+        Tensor<Float> closed = backend.upload(new float[] {1}, 1);
+        closed.close();
+        assertThatThrownBy(() -> Nd4jArrays.unwrap(closed))
+                .isInstanceOf(IllegalStateException.class).hasMessage("unwrap: tensor is closed");
     }
 
     @Test
@@ -118,6 +119,7 @@ class Nd4jArraysTest {
     }
 
     @Test
+    @SuppressWarnings("try")
     void tensorsMadeInsideAnOpenWorkspaceOutliveIt() {
         WorkspaceConfiguration config = WorkspaceConfiguration.builder().initialSize(1 << 20).build();
         INDArray inWorkspace;
