@@ -25,7 +25,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * The ND4J backend: tensors are flat, row-major INDArrays in ND4J's native memory; GEMM goes to
- * BLAS through {@link Nd4j#gemm} on column-major views of the row-major buffers (no copies);
+ * BLAS through {@link Nd4j#gemm} on column-major views of the row-major buffers, straight into
+ * the result's memory (no copies);
  * elementwise kernels, reductions, losses and optimiser steps are ND4J operations. Masks are
  * generated on the host by {@link MaskStream} (bit-identical to every backend by definition) and
  * applied as 0/1 vectors by ND4J multiplications.
@@ -248,8 +249,9 @@ final class Nd4jBackend implements ComputeBackend {
     /*
      * Row-major C (m x n) has the bytes of column-major C^T (n x m), and C^T = op(B)^T op(A)^T.
      * A row-major matrix stored r x c is, read column-major, its transpose (c x r), so the views
-     * below are zero-copy 'f' arrays and BLAS gets them as they are: no layout conversion, no
-     * temporary result (an 'c'-ordered result makes ND4J compute into an 'f' copy and copy back).
+     * below are zero-copy 'f' arrays that BLAS takes as they are, and the product is written into
+     * C's own memory. (Measured on ND4J 1.0.0-M2.1: as fast as Nd4j.gemm on 'c' views; an mmul into
+     * a fresh array plus a copy into C is 1.6 to 10 times slower.)
      */
 
     @Override
