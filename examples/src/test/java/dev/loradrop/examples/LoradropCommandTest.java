@@ -90,18 +90,19 @@ class LoradropCommandTest {
     }
 
     @Test
-    void backendsListsNd4jAsNotImplementedAndGpuWithItsDeviceOrReason() {
+    void backendsListsNd4jAsAvailableAndGpuWithItsDeviceOrReason() {
         BackendRegistry registry = discovered();
 
         Result result = run(() -> registry, "backends");
 
         assertThat(result.outLines())
                 .anySatisfy(line -> assertThat(line).contains("nd4j").contains("priority 60")
-                        .contains("unavailable: ").contains("not implemented"))
+                        .contains("available (ND4J CpuBackend, BLAS OPENBLAS")
+                        .doesNotContain("unavailable"))
                 // The OpenCL device it would use, or why there is none (no driver, no platform).
                 .anySatisfy(line -> assertThat(line).contains("gpu").contains("priority 80")
                         .containsPattern("available \\(OpenCL #\\d+ .+\\)|unavailable: .+"))
-                .anySatisfy(line -> assertThat(line).contains("ND4J (OpenBLAS)")
+                .anySatisfy(line -> assertThat(line).contains("ND4J 1.0.0-M2.1 (native, OpenBLAS)")
                         .contains("dev.loradrop.backend.nd4j.Nd4jBackendProvider"));
         assertThat(result.outLines())
                 .anySatisfy(line -> assertThat(line).contains("cpu").contains("priority 100")
@@ -111,12 +112,12 @@ class LoradropCommandTest {
     }
 
     @Test
-    void choosingAnUnimplementedBackendFailsWithItsReason() {
-        Result result = run(LoradropCommandTest::discovered, "backends", "--backend", "nd4j");
+    void choosingAnUnavailableBackendFailsWithItsReason() {
+        Result result = run(fakes(NONE, NONE), "backends", "--backend", "off");
 
         assertThat(result.exitCode()).isEqualTo(1);
         assertThat(result.out()).contains("Would choose: none");
-        assertThat(result.err()).contains("'nd4j'").contains("not implemented");
+        assertThat(result.err()).contains("'off'").contains("no such device");
     }
 
     @Test
