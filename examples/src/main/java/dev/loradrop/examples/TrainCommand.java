@@ -75,6 +75,11 @@ final class TrainCommand implements Callable<Integer> {
             description = "Directory with the Fashion-MNIST IDX files (plain or .gz).")
     private Path data;
 
+    @Option(names = "--quick",
+            description = "Pretrain the shortened demo's small network on little data first"
+                    + " (as 'demo --quick'): seconds instead of minutes; its numbers mean nothing.")
+    private boolean quick;
+
     @Option(names = "--no-progress", description = "Do not draw progress bars.")
     private boolean noProgress;
 
@@ -90,7 +95,7 @@ final class TrainCommand implements Callable<Integer> {
         positive("--seeds", seeds);
         DemoConfig config;
         try {
-            config = DemoConfig.defaults().withSeed(common.seed).single(dropoutRate, granularity,
+            config = (quick ? DemoConfig.quick() : DemoConfig.defaults()).withSeed(common.seed).single(dropoutRate, granularity,
                     rank, alpha, images, epochs, learningRate, seeds);
             if (!(learningRate > 0 && Double.isFinite(learningRate))) {
                 throw new IllegalArgumentException("--lr: expected a finite number > 0, got "

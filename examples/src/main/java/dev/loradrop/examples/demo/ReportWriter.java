@@ -81,7 +81,10 @@ public final class ReportWriter {
         return sb.toString();
     }
 
-    /** Mean training (dashed) and validation (solid) loss per epoch of each FEATURE variant. */
+    /**
+     * Mean training (dashed) and validation (solid) loss per epoch of each FEATURE variant (of
+     * every variant when there is none).
+     */
     static XYChart lossCurves(DemoResults results) {
         XYChart chart = new XYChartBuilder().width(900).height(560)
                 .title("Adaptation loss per epoch (mean over " + results.config().seeds()
@@ -89,8 +92,11 @@ public final class ReportWriter {
                 .xAxisTitle("epoch").yAxisTitle("softmax cross-entropy").build();
         style(chart);
         int colour = 0;
-        for (Map.Entry<String, List<DemoResults.Run>> e : byVariant(results.runs(), true)
-                .entrySet()) {
+        Map<String, List<DemoResults.Run>> shown = byVariant(results.runs(), true);
+        if (shown.isEmpty()) { // 'loradrop train' with another granularity
+            shown = byVariant(results.runs(), false);
+        }
+        for (Map.Entry<String, List<DemoResults.Run>> e : shown.entrySet()) {
             int epochs = e.getValue().get(0).epochs().size();
             double[] x = new double[epochs];
             double[] train = new double[epochs];
@@ -127,10 +133,12 @@ public final class ReportWriter {
         for (DemoResults.Summary s : results.summary()) {
             (s.granularity().equals("FEATURE") || s.dropoutRate() == 0.0 ? feature : others).add(s);
         }
-        XYSeries line = addPoints(chart, "FEATURE masks (p = 0: plain LoRA)", feature);
-        line.setLineColor(PALETTE[1]);
-        line.setMarkerColor(PALETTE[1]);
-        line.setMarker(SeriesMarkers.CIRCLE);
+        if (!feature.isEmpty()) {
+            XYSeries line = addPoints(chart, "FEATURE masks (p = 0: plain LoRA)", feature);
+            line.setLineColor(PALETTE[1]);
+            line.setMarkerColor(PALETTE[1]);
+            line.setMarker(SeriesMarkers.CIRCLE);
+        }
         int colour = 3;
         for (DemoResults.Summary s : others) {
             XYSeries point = addPoints(chart, s.granularity() + " masks", List.of(s));
