@@ -166,5 +166,4 @@ public final class FashionMnist {
         return "FashionMnist[" + train.size() + " training, " + test.size() + " test images from "
                 + source + "]";
     }
-
 }

@@ -233,5 +233,4 @@ public final class DemoRunner {
                                          java.util.function.ToDoubleFunction<DemoResults.Run> f) {
         return DemoResults.Stat.of(runs.stream().mapToDouble(f).toArray());
     }
-
 }
