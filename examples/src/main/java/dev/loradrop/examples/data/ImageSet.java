@@ -129,15 +129,6 @@ public final class ImageSet {
         return new ImageSet(rows, cols, out, labels, true);
     }
 
-    /** @return every image with its grey levels inverted, {@code 1 - x} */
-    public ImageSet inverted() {
-        float[] out = new float[pixels.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = 1f - pixels[i];
-        }
-        return new ImageSet(rows, cols, out, labels, true);
-    }
-
     @Override
     public String toString() {
         return "ImageSet[" + labels.length + " images of " + rows + " x " + cols + "]";
