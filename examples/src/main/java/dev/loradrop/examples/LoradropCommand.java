@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
         synopsisSubcommandLabel = "COMMAND",
         subcommands = InspectCommand.class,
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:success", "1:failure, for example no backend available",
+        exitCodeList = {"0:success",
+                        "1:failure, for example no backend available or missing data",
                         "2:usage error"})
 public final class LoradropCommand implements Runnable {
 
@@ -40,6 +41,7 @@ public final class LoradropCommand implements Runnable {
      * @param args the arguments
      */
     public static void main(String[] args) {
+        System.setProperty("java.awt.headless", "true"); // charts are drawn off screen
         System.exit(commandLine(BackendRegistry::discover).execute(args));
     }
 
@@ -52,13 +54,30 @@ public final class LoradropCommand implements Runnable {
     public static CommandLine commandLine(Supplier<BackendRegistry> registry) {
         Objects.requireNonNull(registry, "registry");
         return new CommandLine(new LoradropCommand())
-                .addSubcommand("backends", new BackendsCommand(registry));
+                .addSubcommand("demo", new DemoCommand(registry))
+                .addSubcommand("train", new TrainCommand(registry))
+                .addSubcommand("bench", new BenchCommand(registry))
+                .addSubcommand("backends", new BackendsCommand(registry))
+                .addSubcommand("info", new InfoCommand(registry))
+                .setExecutionExceptionHandler(LoradropCommand::failure);
+    }
+
+    /**
+     * A command failed: "Error: " and the message (which names what went wrong) on standard error,
+     * the stack trace in the log at debug level, exit code 1.
+     */
+    private static int failure(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
+        org.slf4j.LoggerFactory.getLogger(LoradropCommand.class).debug("command failed", e);
+        String message = e.getMessage() != null ? e.getMessage() : e.toString();
+        cli.getErr().println("Error: " + message);
+        cli.getErr().flush();
+        return CommandLine.ExitCode.SOFTWARE;
     }
 
     /** With no subcommand: a usage error. */
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing command; try 'loradrop backends'");
+        throw new ParameterException(spec.commandLine(), "Missing command; try 'loradrop demo' or 'loradrop --help'");
     }
 
     /** Reads the version Maven wrote into {@code version.properties}. */

@@ -1,0 +1,111 @@
+package dev.loradrop.examples;
+
+import com.google.inject.Injector;
+import dev.loradrop.api.spi.BackendConfig;
+import dev.loradrop.api.spi.ComputeBackend;
+import dev.loradrop.core.backend.BackendRegistry;
+import dev.loradrop.examples.data.FashionMnist;
+import dev.loradrop.examples.demo.DemoConfig;
+import dev.loradrop.examples.demo.DemoResults;
+import dev.loradrop.examples.demo.DemoRunner;
+import dev.loradrop.examples.demo.Progress;
+import dev.loradrop.examples.demo.ReportWriter;
+import dev.loradrop.examples.demo.ResultsTable;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code loradrop demo}: the Fashion-MNIST LoRA-drop demo ({@link DemoRunner}), and, with
+ * {@code train}, a single configuration of it.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {
+            "Pretrains an MLP (784-256-128-10) on upright Fashion-MNIST images, then adapts it with"
+                    + " 300 labels to the images turned a quarter turn, base frozen, LoRA-drop on"
+                    + " every dense layer. Compares plain LoRA (p = 0) with LoRA-drop at p = 0.1,"
+                    + " 0.2, 0.3 and the mask granularities at p = 0.2, over 3 seeds; prints the"
+                    + " table and writes results.json, results.csv, runs.csv, loss-curves.png,"
+                    + " accuracy-vs-p.png and report.html.",
+            "Data: --data DIR, else " + FashionMnist.DEBIAN_DIR + " when it exists, else the"
+                    + " subset embedded in the app."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:failure (missing or corrupt data, no backend, I/O error)",
+                        "2:usage error"})
+final class DemoCommand implements Callable<Integer> {
+
+    private final Supplier<BackendRegistry> registry;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Mixin
+    private CommonOptions common;
+
+    @Option(names = "--data", paramLabel = "<dir>",
+            description = "Directory with the Fashion-MNIST IDX files (plain or .gz).")
+    private Path data;
+
+    @Option(names = "--quick",
+            description = "A shortened demo (small network, little data, 2 epochs): checks that"
+                    + " everything works in seconds; its numbers mean nothing.")
+    private boolean quick;
+
+    @Option(names = "--no-progress", description = "Do not draw progress bars.")
+    private boolean noProgress;
+
+    DemoCommand(Supplier<BackendRegistry> registry) {
+        this.registry = Objects.requireNonNull(registry, "registry");
+    }
+
+    @Override
+    public Integer call() {
+        DemoConfig config = (quick ? DemoConfig.quick() : DemoConfig.defaults())
+                .withSeed(common.seed);
+        return run(spec, common, registry, config, data, noProgress, "loradrop-demo");
+    }
+
+    /**
+     * Loads the data, runs the demo of {@code config}, prints the table and writes the report.
+     */
+    static int run(CommandSpec spec, CommonOptions common, Supplier<BackendRegistry> registry,
+                   DemoConfig config, Path data, boolean noProgress, String defaultOutput) {
+        PrintWriter out = spec.commandLine().getOut();
+        int threads = common.threads();
+        Path output = common.output(defaultOutput);
+        FashionMnist mnist = FashionMnist.locate(data, config.trainImagesNeeded(),
+                config.testImages());
+        Injector injector = common.injector(registry);
+        BackendRegistry backends = injector.getInstance(BackendRegistry.class);
+        try (ComputeBackend backend = injector.getInstance(ComputeBackend.class)) {
+            out.println("Data: " + mnist.source());
+            out.println("Backend: " + backend.id() + ", " + threads + " thread(s)");
+            out.println(config);
+            out.flush();
+            Progress progress = noProgress ? Progress.none() : Progress.bars(System.err);
+            DemoRunner runner = new DemoRunner(config, backend,
+                    () -> backends.create(backend.id(), BackendConfig.defaults().withThreads(1)),
+                    threads, progress);
+            DemoResults results = runner.run(mnist);
+            DemoResults.Pretraining p = results.pretraining();
+            out.printf(Locale.ROOT, "%nBase model: %.1f%% test accuracy on upright images,"
+                            + " %.1f%% on rotated ones (chance: 10%%)%n%n",
+                    100 * p.testAccuracy(), 100 * p.shiftedTestAccuracy());
+            out.print(ResultsTable.markdown(results.summary()));
+            List<Path> files = ReportWriter.write(results, output);
+            out.printf(Locale.ROOT, "%nWrote %d files to %s (open report.html); %.1f s%n",
+                    files.size(), output.toAbsolutePath(), results.seconds());
+            return CommandLine.ExitCode.OK;
+        }
+    }
+}

@@ -1,0 +1,244 @@
+package dev.loradrop.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loradrop.api.spi.Availability;
+import dev.loradrop.api.spi.BackendConfig;
+import dev.loradrop.api.spi.ComputeBackend;
+import dev.loradrop.api.spi.ComputeBackendProvider;
+import dev.loradrop.core.backend.BackendRegistry;
+import dev.loradrop.examples.demo.ReportWriter;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Runs the app's working commands end to end, shortened, on the CPU backend. */
+class DemoCommandTest {
+
+    private record Result(int exitCode, String out, String err) {
+    }
+
+    @BeforeAll
+    static void headless() {
+        System.setProperty("java.awt.headless", "true");
+    }
+
+    private static Result run(String... args) {
+        return run(() -> BackendRegistry.discover(DemoCommandTest.class.getClassLoader())
+                .withLookups(n -> null, n -> null), args);
+    }
+
+    private static Result run(java.util.function.Supplier<BackendRegistry> registry,
+                              String... args) {
+        CommandLine cli = LoradropCommand.commandLine(registry);
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int exit = cli.execute(args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    void shortenedDemoWritesWellFormedOutputs(@TempDir Path dir) throws IOException {
+        Result result = run("demo", "--quick", "--no-progress", "--threads", "2", "--output",
+                dir.toString());
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out()).contains("| LoRA (p=0) |").contains("| LoRA-drop p=0.3 FEATURE |")
+                .contains("| LoRA-drop p=0.2 RANK |").contains("Backend: cpu");
+        for (String name : ReportWriter.FILES) {
+            assertThat(dir.resolve(name)).isNotEmptyFile();
+        }
+        for (String png : List.of("loss-curves.png", "accuracy-vs-p.png")) {
+            BufferedImage image = ImageIO.read(dir.resolve(png).toFile());
+            assertThat(image).as(png).isNotNull();
+            assertThat(image.getWidth()).isEqualTo(900);
+            assertThat(image.getHeight()).isEqualTo(560);
+        }
+        JsonNode json = new ObjectMapper().readTree(dir.resolve("results.json").toFile());
+        List<String> bad = new ArrayList<>();
+        int numbers = checkFinite(json, "$", bad);
+        assertThat(bad).isEmpty();
+        assertThat(numbers).isGreaterThan(100);
+        assertThat(json.get("runs")).hasSize(7 * 2);
+        assertThat(json.get("summary")).hasSize(7);
+        assertThat(json.get("backend").asText()).isEqualTo("cpu");
+        assertThat(json.at("/runs/0/epochs")).hasSize(2);
+        for (JsonNode s : json.get("summary")) {
+            double accuracy = s.at("/testAccuracy/mean").asDouble();
+            assertThat(accuracy).isBetween(0.0, 1.0);
+        }
+        List<String> csv = Files.readAllLines(dir.resolve("results.csv"));
+        assertThat(csv).hasSize(8);
+        assertThat(csv.get(0)).startsWith("variant,dropout_rate,granularity,runs,");
+        assertThat(csv.subList(1, 8)).allSatisfy(line -> assertThat(line.split(",")).hasSize(14));
+        String html = Files.readString(dir.resolve("report.html"));
+        assertThat(html).contains("<img src=\"loss-curves.png\"")
+                .contains("<img src=\"accuracy-vs-p.png\"").contains("LoRA-drop p=0.2 INPUT")
+                .contains("Zalando");
+    }
+
+    @Test
+    void resultsDoNotDependOnTheNumberOfThreads(@TempDir Path dir) throws IOException {
+        Path one = dir.resolve("one");
+        Path two = dir.resolve("two");
+        assertThat(run("demo", "--quick", "--no-progress", "-t", "1", "-o", one.toString())
+                .exitCode()).isZero();
+        assertThat(run("demo", "--quick", "--no-progress", "-t", "2", "-o", two.toString())
+                .exitCode()).isZero();
+
+        ObjectMapper mapper = new ObjectMapper();
+        JsonNode a = mapper.readTree(one.resolve("results.json").toFile());
+        JsonNode b = mapper.readTree(two.resolve("results.json").toFile());
+        assertThat(withoutTimes(a.get("summary"))).isEqualTo(withoutTimes(b.get("summary")));
+        assertThat(withoutTimes(a.get("runs"))).isEqualTo(withoutTimes(b.get("runs")));
+    }
+
+    @Test
+    void missingDataDirectoryFailsWithExitCodeOne(@TempDir Path dir) {
+        Path missing = dir.resolve("no-such-dir");
+
+        Result result = run("demo", "--quick", "--no-progress", "--data", missing.toString(),
+                "-o", dir.toString());
+
+        assertThat(result.exitCode()).isEqualTo(1);
+        assertThat(result.err()).startsWith("Error: " + missing).contains("not a directory");
+    }
+
+    @Test
+    void trainRunsOneSetting(@TempDir Path dir) throws IOException {
+        Result result = run("train", "--quick", "--no-progress", "-p", "0.3", "-g", "ELEMENT",
+                "--seeds", "1", "-o", dir.toString());
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out()).contains("| LoRA-drop p=0.3 ELEMENT |")
+                .doesNotContain("| LoRA (p=0) |");
+        JsonNode json = new ObjectMapper().readTree(dir.resolve("results.json").toFile());
+        assertThat(json.get("runs")).hasSize(1);
+        assertThat(json.at("/runs/0/granularity").asText()).isEqualTo("ELEMENT");
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() {
+        assertThat(run("demo", "--threads", "0").exitCode()).isEqualTo(2);
+        Result rank = run("train", "--rank", "0");
+        assertThat(rank.exitCode()).isEqualTo(2);
+        assertThat(rank.err()).contains("--rank: expected a number >= 1, got 0");
+        Result p = run("train", "--quick", "-p", "1.5");
+        assertThat(p.exitCode()).isEqualTo(2);
+        assertThat(p.err()).contains("expected a dropout rate in [0, 1), got 1.5");
+        assertThat(run("train", "-g", "DIAGONAL").exitCode()).isEqualTo(2);
+    }
+
+    @Test
+    void unavailableBackendFailsWithExitCodeOne() {
+        ComputeBackendProvider offline = new ComputeBackendProvider() {
+            @Override
+            public String id() {
+                return "offline";
+            }
+
+            @Override
+            public int priority() {
+                return 1;
+            }
+
+            @Override
+            public Availability probe() {
+                return Availability.unavailable("no device here");
+            }
+
+            @Override
+            public ComputeBackend create(BackendConfig config) {
+                throw new IllegalStateException("offline");
+            }
+        };
+        Result result = run(() -> BackendRegistry.of(java.util.List.of(offline))
+                .withLookups(n -> null, n -> null), "demo", "--quick", "--no-progress",
+                "--backend", "offline");
+
+        assertThat(result.exitCode()).isEqualTo(1);
+        assertThat(result.err()).startsWith("Error: ").contains("offline")
+                .contains("no device here");
+    }
+
+    @Test
+    void benchPrintsRatiosToPlainLora() {
+        Result result = run("bench", "--steps", "2", "--warmup", "0", "--batch", "4");
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out()).contains("| LoRA r=8 (p=0) |").contains("| 1.00x |")
+                .contains("LoRA-drop r=8 p=0.2 FEATURE").contains("LoRA-drop r=8 p=0.2 RANK")
+                .contains("dense, all weights trained");
+    }
+
+    @Test
+    void infoNamesTheBackendAndTheData() {
+        Result result = run("info");
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out()).contains("loradrop ").contains("Java ")
+                .contains("Vector API (jdk.incubator.vector): ").contains("backend: cpu")
+                .contains("data: ");
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String command : List.of("demo", "train", "bench", "backends", "info")) {
+            Result help = run(command, "--help");
+            assertThat(help.exitCode()).as(command).isZero();
+            assertThat(help.out()).as(command).contains("Usage: loradrop " + command)
+                    .contains("Exit codes:");
+        }
+        assertThat(run("demo", "--help").out()).contains("--backend=<id>").contains("--seed=<n>")
+                .contains("--threads=<n>").contains("--output=<dir>").contains("--data=<dir>");
+    }
+
+    private static JsonNode withoutTimes(JsonNode node) {
+        JsonNode copy = node.deepCopy();
+        for (JsonNode n : copy) {
+            ((com.fasterxml.jackson.databind.node.ObjectNode) n).remove("seconds");
+        }
+        return copy;
+    }
+
+    /** Counts the numbers in a JSON tree and lists any that is not finite. */
+    private static int checkFinite(JsonNode node, String path, List<String> bad) {
+        if (node.isNumber()) {
+            if (!Double.isFinite(node.asDouble())) {
+                bad.add(path + " = " + node);
+            }
+            return 1;
+        }
+        if (node.isTextual() && node.asText().matches("(?i)nan|-?infinity")) {
+            bad.add(path + " = " + node);
+            return 1;
+        }
+        int count = 0;
+        if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                count += checkFinite(node.get(i), path + "[" + i + "]", bad);
+            }
+        }
+        Iterator<String> names = node.fieldNames();
+        while (names.hasNext()) {
+            String name = names.next();
+            count += checkFinite(node.get(name), path + "." + name, bad);
+        }
+        return count;
+    }
+}
