@@ -49,10 +49,12 @@ final class VectorTileKernel implements TileKernel {
         return 2 * DL;
     }
 
-    @Override
-    public void tile(int kc, float[] pa, int pa0, float[] pb, int pb0, float[] c, int c0,
-                     int ldc, int rows, int cols, float alpha, float beta, boolean first,
-                     float[] scratch) {
+    /**
+     * The register tile: twelve accumulators over the depth, then spilled to {@code scratch}. Kept
+     * small and separate so that C2 optimises its loop fully.
+     */
+    private static void accumulate(int kc, float[] pa, int pa0, float[] pb, int pb0,
+                                   float[] scratch) {
         FloatVector z = FloatVector.zero(FS);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
         FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
@@ -78,7 +80,7 @@ final class VectorTileKernel implements TileKernel {
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
         }
-        // Spill, then merge from memory: no vector value crosses a call or a branch.
+        // Spill: no vector value crosses a call or a branch, so none is boxed.
         c00.intoArray(scratch, 0 * 2 * FL);
         c01.intoArray(scratch, 0 * 2 * FL + FL);
         c10.intoArray(scratch, 1 * 2 * FL);
@@ -91,6 +93,13 @@ final class VectorTileKernel implements TileKernel {
         c41.intoArray(scratch, 4 * 2 * FL + FL);
         c50.intoArray(scratch, 5 * 2 * FL);
         c51.intoArray(scratch, 5 * 2 * FL + FL);
+    }
+
+    @Override
+    public void tile(int kc, float[] pa, int pa0, float[] pb, int pb0, float[] c, int c0,
+                     int ldc, int rows, int cols, float alpha, float beta, boolean first,
+                     float[] scratch) {
+        accumulate(kc, pa, pa0, pb, pb0, scratch);
         if (rows == MR && cols == 2 * FL) {
             merge(scratch, c, c0, ldc, alpha, beta, first);
         } else {
@@ -117,10 +126,12 @@ final class VectorTileKernel implements TileKernel {
         }
     }
 
-    @Override
-    public void tile(int kc, double[] pa, int pa0, double[] pb, int pb0, double[] c, int c0,
-                     int ldc, int rows, int cols, double alpha, double beta, boolean first,
-                     double[] scratch) {
+    /**
+     * The register tile: twelve accumulators over the depth, then spilled to {@code scratch}. Kept
+     * small and separate so that C2 optimises its loop fully.
+     */
+    private static void accumulate(int kc, double[] pa, int pa0, double[] pb, int pb0,
+                                   double[] scratch) {
         DoubleVector z = DoubleVector.zero(DS);
         DoubleVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
         DoubleVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
@@ -146,7 +157,7 @@ final class VectorTileKernel implements TileKernel {
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
         }
-        // Spill, then merge from memory: no vector value crosses a call or a branch.
+        // Spill: no vector value crosses a call or a branch, so none is boxed.
         c00.intoArray(scratch, 0 * 2 * DL);
         c01.intoArray(scratch, 0 * 2 * DL + DL);
         c10.intoArray(scratch, 1 * 2 * DL);
@@ -159,6 +170,13 @@ final class VectorTileKernel implements TileKernel {
         c41.intoArray(scratch, 4 * 2 * DL + DL);
         c50.intoArray(scratch, 5 * 2 * DL);
         c51.intoArray(scratch, 5 * 2 * DL + DL);
+    }
+
+    @Override
+    public void tile(int kc, double[] pa, int pa0, double[] pb, int pb0, double[] c, int c0,
+                     int ldc, int rows, int cols, double alpha, double beta, boolean first,
+                     double[] scratch) {
+        accumulate(kc, pa, pa0, pb, pb0, scratch);
         if (rows == MR && cols == 2 * DL) {
             merge(scratch, c, c0, ldc, alpha, beta, first);
         } else {
