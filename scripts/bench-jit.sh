@@ -17,7 +17,7 @@ if [[ $# -eq 0 ]]; then
   set -- -f 1 -wi 1 -w 3s -i 3 -r 4s
 fi
 java -jar "$jar" JitInferenceBenchmark "$@" \
-  -jvmArgs "-Xmx6g -Dloradrop.backend=${LORADROP_BACKEND:-cpu}" \
+  -jvmArgs "-Xmx6g --add-modules jdk.incubator.vector -Dloradrop.backend=${LORADROP_BACKEND:-cpu}" \
   -rf csv -rff "$out/result.csv"
 echo
 echo "Ratios (same run; lower is better for the first, higher is better for the second):"

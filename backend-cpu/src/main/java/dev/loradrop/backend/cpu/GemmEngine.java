@@ -253,29 +253,40 @@ final class GemmEngine implements AutoCloseable {
      */
     static void packB(float[] b, boolean transB, int k, int n, int p0, int kc, int j0, int cols,
                       int nr, float[] dst) {
-        for (int t = 0; t * nr < cols; t++) {
-            int base = t * kc * nr;
-            int valid = Math.min(nr, cols - t * nr);
-            int col = j0 + t * nr;
-            if (!transB) {
-                for (int p = 0; p < kc; p++) {
-                    int d = base + p * nr;
-                    System.arraycopy(b, (p0 + p) * n + col, dst, d, valid);
-                    if (valid < nr) {
-                        Arrays.fill(dst, d + valid, d + nr, 0f);
+        int strips = (cols + nr - 1) / nr;
+        int full = cols / nr; // strips with nr valid columns
+        if (!transB) {
+            // One pass along each row of B (contiguous reads), scattering nr-wide pieces.
+            for (int p = 0; p < kc; p++) {
+                int src = (p0 + p) * n + j0;
+                int d = p * nr;
+                for (int t = 0; t < full; t++, src += nr, d += kc * nr) {
+                    for (int j = 0; j < nr; j++) {
+                        dst[d + j] = b[src + j];
                     }
                 }
-            } else {
-                for (int j = 0; j < nr; j++) {
-                    if (j >= valid) {
-                        for (int p = 0; p < kc; p++) {
-                            dst[base + p * nr + j] = 0f;
-                        }
-                    } else {
-                        int src = (col + j) * k + p0;
-                        for (int p = 0; p < kc; p++) {
-                            dst[base + p * nr + j] = b[src + p];
-                        }
+                if (full < strips) {
+                    int valid = cols - full * nr;
+                    for (int j = 0; j < nr; j++) {
+                        dst[d + j] = j < valid ? b[src + j] : 0f;
+                    }
+                }
+            }
+            return;
+        }
+        // B is stored n x k: each column of op(B) is a contiguous row of b.
+        for (int t = 0; t < strips; t++) {
+            int base = t * kc * nr;
+            int valid = Math.min(nr, cols - t * nr);
+            for (int j = 0; j < nr; j++) {
+                if (j >= valid) {
+                    for (int p = 0; p < kc; p++) {
+                        dst[base + p * nr + j] = 0f;
+                    }
+                } else {
+                    int src = (j0 + t * nr + j) * k + p0;
+                    for (int p = 0; p < kc; p++) {
+                        dst[base + p * nr + j] = b[src + p];
                     }
                 }
             }
@@ -285,29 +296,40 @@ final class GemmEngine implements AutoCloseable {
     /** The double twin of {@link #packB(float[], boolean, int, int, int, int, int, int, int, float[])}. */
     static void packB(double[] b, boolean transB, int k, int n, int p0, int kc, int j0, int cols,
                       int nr, double[] dst) {
-        for (int t = 0; t * nr < cols; t++) {
-            int base = t * kc * nr;
-            int valid = Math.min(nr, cols - t * nr);
-            int col = j0 + t * nr;
-            if (!transB) {
-                for (int p = 0; p < kc; p++) {
-                    int d = base + p * nr;
-                    System.arraycopy(b, (p0 + p) * n + col, dst, d, valid);
-                    if (valid < nr) {
-                        Arrays.fill(dst, d + valid, d + nr, 0.0);
+        int strips = (cols + nr - 1) / nr;
+        int full = cols / nr; // strips with nr valid columns
+        if (!transB) {
+            // One pass along each row of B (contiguous reads), scattering nr-wide pieces.
+            for (int p = 0; p < kc; p++) {
+                int src = (p0 + p) * n + j0;
+                int d = p * nr;
+                for (int t = 0; t < full; t++, src += nr, d += kc * nr) {
+                    for (int j = 0; j < nr; j++) {
+                        dst[d + j] = b[src + j];
                     }
                 }
-            } else {
-                for (int j = 0; j < nr; j++) {
-                    if (j >= valid) {
-                        for (int p = 0; p < kc; p++) {
-                            dst[base + p * nr + j] = 0.0;
-                        }
-                    } else {
-                        int src = (col + j) * k + p0;
-                        for (int p = 0; p < kc; p++) {
-                            dst[base + p * nr + j] = b[src + p];
-                        }
+                if (full < strips) {
+                    int valid = cols - full * nr;
+                    for (int j = 0; j < nr; j++) {
+                        dst[d + j] = j < valid ? b[src + j] : 0.0;
+                    }
+                }
+            }
+            return;
+        }
+        // B is stored n x k: each column of op(B) is a contiguous row of b.
+        for (int t = 0; t < strips; t++) {
+            int base = t * kc * nr;
+            int valid = Math.min(nr, cols - t * nr);
+            for (int j = 0; j < nr; j++) {
+                if (j >= valid) {
+                    for (int p = 0; p < kc; p++) {
+                        dst[base + p * nr + j] = 0.0;
+                    }
+                } else {
+                    int src = (j0 + t * nr + j) * k + p0;
+                    for (int p = 0; p < kc; p++) {
+                        dst[base + p * nr + j] = b[src + p];
                     }
                 }
             }
