@@ -1,5 +1,17 @@
 package dev.loradrop.backend.nd4j;
 
+import static dev.loradrop.api.spi.Checks.checkRange;
+import static dev.loradrop.api.spi.Checks.requireDistinct;
+import static dev.loradrop.api.spi.Checks.requireLength;
+import static dev.loradrop.api.spi.Checks.requireMatrix;
+import static dev.loradrop.api.spi.Checks.requireMultiple;
+import static dev.loradrop.api.spi.Checks.requireNonNegative;
+import static dev.loradrop.api.spi.Checks.requireSameSize;
+import static dev.loradrop.api.spi.Checks.requireSize;
+import static dev.loradrop.api.spi.Checks.sameType;
+import static dev.loradrop.api.spi.Checks.shapeCopy;
+import static dev.loradrop.api.spi.Checks.sizeOf;
+
 import dev.loradrop.api.Activation;
 import dev.loradrop.api.BitMask;
 import dev.loradrop.api.MaskStream;
@@ -267,9 +279,9 @@ final class Nd4jBackend implements ComputeBackend {
         Nd4jTensor<?> tc = tensor(c, "c");
         sameType(ta, "a", tb, "b");
         sameType(ta, "a", tc, "c");
-        requireSize(ta, "a", (long) m * k, transA ? "k=" + k + " x m=" + m : "m=" + m + " x k=" + k);
-        requireSize(tb, "b", (long) k * n, transB ? "n=" + n + " x k=" + k : "k=" + k + " x n=" + n);
-        requireSize(tc, "c", (long) m * n, "m=" + m + " x n=" + n);
+        requireMatrix(ta, "a", transA ? "k" : "m", transA ? k : m, transA ? "m" : "k", transA ? m : k);
+        requireMatrix(tb, "b", transB ? "n" : "k", transB ? n : k, transB ? "k" : "n", transB ? k : n);
+        requireMatrix(tc, "c", "m", m, "n", n);
         requireDistinct(tc, "c", ta, "a");
         requireDistinct(tc, "c", tb, "b");
         if (m == 0 || n == 0) {
@@ -858,97 +870,13 @@ final class Nd4jBackend implements ComputeBackend {
         return nm;
     }
 
-    private static void sameType(Nd4jTensor<?> first, String firstName, Nd4jTensor<?> other,
-                                 String otherName) {
-        if (other.type() != first.type()) {
-            throw new IllegalArgumentException(otherName + ": expected " + first.type()
-                    + " (the type of " + firstName + "), got " + other.type());
-        }
-    }
 
-    private static void requireSize(Nd4jTensor<?> t, String name, long expected, String why) {
-        if (t.size() != expected) {
-            throw new IllegalArgumentException(name + ": expected " + expected + " elements ("
-                    + why + "), got " + t.size());
-        }
-    }
 
-    private static void requireSameSize(Nd4jTensor<?> first, String firstName,
-                                        Nd4jTensor<?> other, String otherName) {
-        requireSize(other, otherName, first.size(), "the size of " + firstName);
-    }
 
-    /** Requires {@code t.size()} to be a multiple of {@code unit} (only 0 when unit is 0). */
-    private static void requireMultiple(Nd4jTensor<?> t, String name, int unit, String why) {
-        boolean ok = unit == 0 ? t.size() == 0 : t.size() % unit == 0;
-        if (!ok) {
-            throw new IllegalArgumentException(name + ": expected a multiple of " + unit
-                    + " elements (" + why + "), got " + t.size());
-        }
-    }
 
-    private static void requireDistinct(Nd4jTensor<?> out, String outName, Nd4jTensor<?> in,
-                                        String inName) {
-        if (out == in) {
-            throw new IllegalArgumentException(outName + ": expected a tensor other than "
-                    + inName + " (they may not alias), got the same tensor");
-        }
-    }
 
-    private static void requireNonNegative(String name, int value) {
-        if (value < 0) {
-            throw new IllegalArgumentException(name + ": expected >= 0, got " + value);
-        }
-    }
 
-    private static void checkRange(String arrayName, int capacity, String offsetName, int offset,
-                                   int length) {
-        requireNonNegative(offsetName, offset);
-        requireNonNegative("length", length);
-        if ((long) offset + length > capacity) {
-            throw new IllegalArgumentException(offsetName + " + length: expected <= " + capacity
-                    + " (the size of " + arrayName + "), got " + ((long) offset + length) + " ("
-                    + offsetName + "=" + offset + ", length=" + length + ")");
-        }
-    }
 
-    private static int[] shapeCopy(int[] shape) {
-        Objects.requireNonNull(shape, "shape");
-        int[] dims = shape.clone();
-        if (dims.length == 0) {
-            throw new IllegalArgumentException("shape: expected at least one axis, got []");
-        }
-        for (int d : dims) {
-            if (d < 0) {
-                throw new IllegalArgumentException("shape: expected extents >= 0, got "
-                        + Arrays.toString(dims));
-            }
-        }
-        return dims;
-    }
 
-    private static int sizeOf(int[] dims) {
-        for (int d : dims) {
-            if (d == 0) {
-                return 0;
-            }
-        }
-        long size = 1;
-        for (int d : dims) {
-            size *= d;
-            if (size > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("shape: expected at most "
-                        + Integer.MAX_VALUE + " elements, got " + Arrays.toString(dims)
-                        + " (more than " + Integer.MAX_VALUE + ")");
-            }
-        }
-        return (int) size;
-    }
 
-    private static void requireLength(int length, int size, int[] dims) {
-        if (length != size) {
-            throw new IllegalArgumentException("data: expected " + size + " elements (shape "
-                    + Arrays.toString(dims) + "), got " + length);
-        }
-    }
 }
