@@ -91,6 +91,9 @@ public final class ReportWriter {
                         + " seeds): training dashed, validation solid")
                 .xAxisTitle("epoch").yAxisTitle("softmax cross-entropy").build();
         style(chart);
+        // Two series per variant: a horizontal legend below the plot would not fit the width.
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        chart.getStyler().setLegendLayout(Styler.LegendLayout.Vertical);
         int colour = 0;
         Map<String, List<DemoResults.Run>> shown = byVariant(results.runs(), true);
         if (shown.isEmpty()) { // 'loradrop train' with another granularity
