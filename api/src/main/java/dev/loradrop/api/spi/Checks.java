@@ -1,5 +1,6 @@
 package dev.loradrop.api.spi;
 
+import dev.loradrop.api.BitMask;
 import dev.loradrop.api.Tensor;
 import java.util.Arrays;
 import java.util.Objects;
@@ -190,5 +191,68 @@ public final class Checks {
             throw new IllegalArgumentException("data: expected " + size + " elements (shape "
                     + Arrays.toString(dims) + "), got " + length);
         }
+    }
+
+    /**
+     * Checks that a tensor argument is not null, is the backend's own implementation type,
+     * belongs to that very backend instance, and is open.
+     *
+     * @param t the argument
+     * @param name its argument name
+     * @param type the backend's tensor class
+     * @param owner the backend the call was made on
+     * @param <R> the backend's tensor class
+     * @return the tensor as {@code type}
+     * @throws NullPointerException if t is null
+     * @throws IllegalArgumentException if it is another backend's
+     * @throws IllegalStateException if it is closed
+     */
+    public static <R> R owned(Tensor<?> t, String name, Class<R> type, ComputeBackend owner) {
+        Objects.requireNonNull(t, name);
+        R r = ownedBy(t, name, "tensor", type, owner);
+        if (t.backend() != owner) {
+            throw foreign(name, "tensor", owner);
+        }
+        if (t.isClosed()) {
+            throw new IllegalStateException(name + ": tensor is closed");
+        }
+        return r;
+    }
+
+    /**
+     * The same checks as {@link #owned(Tensor, String, Class, ComputeBackend)}, for a mask.
+     *
+     * @param m the argument
+     * @param name its argument name
+     * @param type the backend's mask class
+     * @param owner the backend the call was made on
+     * @param <R> the backend's mask class
+     * @return the mask as {@code type}
+     */
+    public static <R> R owned(BitMask m, String name, Class<R> type, ComputeBackend owner) {
+        Objects.requireNonNull(m, name);
+        R r = ownedBy(m, name, "mask", type, owner);
+        if (m.backend() != owner) {
+            throw foreign(name, "mask", owner);
+        }
+        if (m.isClosed()) {
+            throw new IllegalStateException(name + ": mask is closed");
+        }
+        return r;
+    }
+
+    private static <R> R ownedBy(Object arg, String name, String kind, Class<R> type,
+                                 ComputeBackend owner) {
+        if (!type.isInstance(arg)) {
+            throw new IllegalArgumentException(name + ": expected a " + kind + " of backend '"
+                    + owner.id() + "', got a " + arg.getClass().getName());
+        }
+        return type.cast(arg);
+    }
+
+    private static IllegalArgumentException foreign(String name, String kind,
+                                                    ComputeBackend owner) {
+        return new IllegalArgumentException(name + ": expected a " + kind + " of this backend, got "
+                + "one that belongs to another '" + owner.id() + "' backend");
     }
 }

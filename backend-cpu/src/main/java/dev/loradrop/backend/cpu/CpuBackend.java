@@ -1,6 +1,7 @@
 package dev.loradrop.backend.cpu;
 
 import static dev.loradrop.api.spi.Checks.checkRange;
+import static dev.loradrop.api.spi.Checks.owned;
 import static dev.loradrop.api.spi.Checks.requireDistinct;
 import static dev.loradrop.api.spi.Checks.requireLength;
 import static dev.loradrop.api.spi.Checks.requireMatrix;
@@ -623,38 +624,12 @@ public final class CpuBackend implements ComputeBackend {
 
     /** @return the tensor as this backend's, after checking it is not null, ours and open */
     private CpuTensor<?> tensor(Tensor<?> t, String name) {
-        Objects.requireNonNull(t, name);
-        if (!(t instanceof CpuTensor)) {
-            throw new IllegalArgumentException(name + ": expected a tensor of backend '"
-                    + CpuBackendProvider.ID + "', got a " + t.getClass().getName());
-        }
-        CpuTensor<?> ct = (CpuTensor<?>) t;
-        if (ct.owner() != this) {
-            throw new IllegalArgumentException(name + ": expected a tensor of this backend, got "
-                    + "one that belongs to another '" + CpuBackendProvider.ID + "' backend");
-        }
-        if (ct.isClosed()) {
-            throw new IllegalStateException(name + ": tensor is closed");
-        }
-        return ct;
+        return owned(t, name, CpuTensor.class, this);
     }
 
     /** @return the mask as this backend's, after checking it is not null, ours and open */
     private CpuBitMask mask(BitMask mask, String name) {
-        Objects.requireNonNull(mask, name);
-        if (!(mask instanceof CpuBitMask)) {
-            throw new IllegalArgumentException(name + ": expected a mask of backend '"
-                    + CpuBackendProvider.ID + "', got a " + mask.getClass().getName());
-        }
-        CpuBitMask cm = (CpuBitMask) mask;
-        if (cm.owner() != this) {
-            throw new IllegalArgumentException(name + ": expected a mask of this backend, got "
-                    + "one that belongs to another '" + CpuBackendProvider.ID + "' backend");
-        }
-        if (cm.isClosed()) {
-            throw new IllegalStateException(name + ": mask is closed");
-        }
-        return cm;
+        return owned(mask, name, CpuBitMask.class, this);
     }
 
 

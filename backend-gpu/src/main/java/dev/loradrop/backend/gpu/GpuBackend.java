@@ -1,13 +1,13 @@
 package dev.loradrop.backend.gpu;
 
 import static dev.loradrop.api.spi.Checks.checkRange;
+import static dev.loradrop.api.spi.Checks.owned;
 import static dev.loradrop.api.spi.Checks.requireDistinct;
 import static dev.loradrop.api.spi.Checks.requireLength;
 import static dev.loradrop.api.spi.Checks.requireMatrix;
 import static dev.loradrop.api.spi.Checks.requireMultiple;
 import static dev.loradrop.api.spi.Checks.requireNonNegative;
 import static dev.loradrop.api.spi.Checks.requireSameSize;
-import static dev.loradrop.api.spi.Checks.requireSize;
 import static dev.loradrop.api.spi.Checks.sameType;
 import static dev.loradrop.api.spi.Checks.shapeCopy;
 import static dev.loradrop.api.spi.Checks.sizeOf;
@@ -879,38 +879,12 @@ public final class GpuBackend implements ComputeBackend {
 
     /** @return the tensor as this backend's, after checking it is not null, ours and open */
     private GpuTensor<?> tensor(Tensor<?> t, String name) {
-        Objects.requireNonNull(t, name);
-        if (!(t instanceof GpuTensor)) {
-            throw new IllegalArgumentException(name + ": expected a tensor of backend '"
-                    + GpuBackendProvider.ID + "', got a " + t.getClass().getName());
-        }
-        GpuTensor<?> gt = (GpuTensor<?>) t;
-        if (gt.owner() != this) {
-            throw new IllegalArgumentException(name + ": expected a tensor of this backend, got "
-                    + "one that belongs to another '" + GpuBackendProvider.ID + "' backend");
-        }
-        if (gt.isClosed()) {
-            throw new IllegalStateException(name + ": tensor is closed");
-        }
-        return gt;
+        return owned(t, name, GpuTensor.class, this);
     }
 
     /** @return the mask as this backend's, after checking it is not null, ours and open */
     private GpuBitMask mask(BitMask mask, String name) {
-        Objects.requireNonNull(mask, name);
-        if (!(mask instanceof GpuBitMask)) {
-            throw new IllegalArgumentException(name + ": expected a mask of backend '"
-                    + GpuBackendProvider.ID + "', got a " + mask.getClass().getName());
-        }
-        GpuBitMask gm = (GpuBitMask) mask;
-        if (gm.owner() != this) {
-            throw new IllegalArgumentException(name + ": expected a mask of this backend, got "
-                    + "one that belongs to another '" + GpuBackendProvider.ID + "' backend");
-        }
-        if (gm.isClosed()) {
-            throw new IllegalStateException(name + ": mask is closed");
-        }
-        return gm;
+        return owned(mask, name, GpuBitMask.class, this);
     }
 
 

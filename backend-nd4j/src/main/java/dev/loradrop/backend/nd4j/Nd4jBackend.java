@@ -1,13 +1,13 @@
 package dev.loradrop.backend.nd4j;
 
 import static dev.loradrop.api.spi.Checks.checkRange;
+import static dev.loradrop.api.spi.Checks.owned;
 import static dev.loradrop.api.spi.Checks.requireDistinct;
 import static dev.loradrop.api.spi.Checks.requireLength;
 import static dev.loradrop.api.spi.Checks.requireMatrix;
 import static dev.loradrop.api.spi.Checks.requireMultiple;
 import static dev.loradrop.api.spi.Checks.requireNonNegative;
 import static dev.loradrop.api.spi.Checks.requireSameSize;
-import static dev.loradrop.api.spi.Checks.requireSize;
 import static dev.loradrop.api.spi.Checks.sameType;
 import static dev.loradrop.api.spi.Checks.shapeCopy;
 import static dev.loradrop.api.spi.Checks.sizeOf;
@@ -836,38 +836,12 @@ final class Nd4jBackend implements ComputeBackend {
 
     /** @return the tensor as this backend's, after checking it is not null, ours and open */
     private Nd4jTensor<?> tensor(Tensor<?> t, String name) {
-        Objects.requireNonNull(t, name);
-        if (!(t instanceof Nd4jTensor)) {
-            throw new IllegalArgumentException(name + ": expected a tensor of backend '"
-                    + Nd4jBackendProvider.ID + "', got a " + t.getClass().getName());
-        }
-        Nd4jTensor<?> nt = (Nd4jTensor<?>) t;
-        if (nt.owner() != this) {
-            throw new IllegalArgumentException(name + ": expected a tensor of this backend, got "
-                    + "one that belongs to another '" + Nd4jBackendProvider.ID + "' backend");
-        }
-        if (nt.isClosed()) {
-            throw new IllegalStateException(name + ": tensor is closed");
-        }
-        return nt;
+        return owned(t, name, Nd4jTensor.class, this);
     }
 
     /** @return the mask as this backend's, after checking it is not null, ours and open */
     private Nd4jBitMask mask(BitMask mask, String name) {
-        Objects.requireNonNull(mask, name);
-        if (!(mask instanceof Nd4jBitMask)) {
-            throw new IllegalArgumentException(name + ": expected a mask of backend '"
-                    + Nd4jBackendProvider.ID + "', got a " + mask.getClass().getName());
-        }
-        Nd4jBitMask nm = (Nd4jBitMask) mask;
-        if (nm.owner() != this) {
-            throw new IllegalArgumentException(name + ": expected a mask of this backend, got "
-                    + "one that belongs to another '" + Nd4jBackendProvider.ID + "' backend");
-        }
-        if (nm.isClosed()) {
-            throw new IllegalStateException(name + ": mask is closed");
-        }
-        return nm;
+        return owned(mask, name, Nd4jBitMask.class, this);
     }
 
 
