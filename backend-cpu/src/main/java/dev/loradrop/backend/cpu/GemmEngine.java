@@ -26,6 +26,10 @@ final class GemmEngine implements AutoCloseable {
     private static final int NC_STRIPS = 128;
     /** Below this many multiply-adds a GEMM runs on the calling thread alone. */
     private static final long PARALLEL_THRESHOLD = 1L << 20;
+    /** {@link #streamsB}: at most 256 float rows (128 double) of A ... */
+    private static final long STREAM_B_A_ROW_BYTES = 1024;
+    /** ... taking at most 8 MiB packed. */
+    private static final long STREAM_B_A_BYTES = 8L << 20;
 
     private final TileKernel kernel;
     private final WorkerPool pool;
@@ -108,6 +112,20 @@ final class GemmEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether to take the path for a skinny A and a transposed B (a layer's forward pass, {@code x
+     * W^T}, at training batch sizes): all of A packed once, then for each {@code NR}-wide strip of
+     * B, its depth blocks in order, each packed right before its tiles. The strip's source rows are
+     * then read front to back, which the hardware prefetches well, and the packed copy stays in L1;
+     * packing B a panel at a time instead reads each row in short pieces, which made this case
+     * twice as slow as the untransposed one.
+     */
+    private static boolean streamsB(Problem p, int mr, int bytes) {
+        long rows = ((p.m + mr - 1) / mr) * (long) mr;
+        return p.transB && rows * bytes <= STREAM_B_A_ROW_BYTES
+                && rows * p.k * bytes <= STREAM_B_A_BYTES;
+    }
+
     /** Splits the columns into at most one part per thread, each a multiple of NR. */
     private int partition(Problem p) {
         int strips = (p.n + p.nr - 1) / p.nr;
@@ -136,6 +154,27 @@ final class GemmEngine implements AutoCloseable {
         int nr = kernel.floatCols();
         int mc = mr * MC_STRIPS;
         int nc = nr * NC_STRIPS;
+        if (streamsB(p, mr, 4)) {
+            int rows = ((p.m + mr - 1) / mr) * mr;
+            s.ensureFloat(rows * p.k, KC * nr, mr * nr);
+            for (int pc = 0; pc < p.k; pc += KC) {
+                packA(p.fa, p.transA, p.m, p.k, 0, p.m, pc, Math.min(KC, p.k - pc), mr, s.fpa,
+                        pc * rows);
+            }
+            for (int jr = j0; jr < j1; jr += nr) {
+                int cols = Math.min(nr, j1 - jr);
+                for (int pc = 0; pc < p.k; pc += KC) {
+                    int kc = Math.min(KC, p.k - pc);
+                    packB(p.fb, true, p.k, p.n, pc, kc, jr, cols, nr, s.fpb);
+                    for (int ir = 0; ir < p.m; ir += mr) {
+                        kernel.tile(kc, s.fpa, pc * rows + ir * kc, s.fpb, 0, p.fc, ir * p.n + jr,
+                                p.n, Math.min(mr, p.m - ir), cols, p.falpha, p.fbeta, pc == 0,
+                                s.facc);
+                    }
+                }
+            }
+            return;
+        }
         s.ensureFloat(mc * KC, KC * nc, mr * nr);
         for (int jc = j0; jc < j1; jc += nc) {
             int ncb = Math.min(nc, j1 - jc);
@@ -145,7 +184,7 @@ final class GemmEngine implements AutoCloseable {
                 packB(p.fb, p.transB, p.k, p.n, pc, kc, jc, ncb, nr, s.fpb);
                 for (int ic = 0; ic < p.m; ic += mc) {
                     int mcb = Math.min(mc, p.m - ic);
-                    packA(p.fa, p.transA, p.m, p.k, ic, mcb, pc, kc, mr, s.fpa);
+                    packA(p.fa, p.transA, p.m, p.k, ic, mcb, pc, kc, mr, s.fpa, 0);
                     for (int jr = 0; jr < ncb; jr += nr) {
                         int cols = Math.min(nr, ncb - jr);
                         int pb0 = (jr / nr) * kc * nr;
@@ -165,6 +204,27 @@ final class GemmEngine implements AutoCloseable {
         int nr = kernel.doubleCols();
         int mc = mr * MC_STRIPS;
         int nc = nr * NC_STRIPS;
+        if (streamsB(p, mr, 8)) {
+            int rows = ((p.m + mr - 1) / mr) * mr;
+            s.ensureDouble(rows * p.k, KC * nr, mr * nr);
+            for (int pc = 0; pc < p.k; pc += KC) {
+                packA(p.da, p.transA, p.m, p.k, 0, p.m, pc, Math.min(KC, p.k - pc), mr, s.dpa,
+                        pc * rows);
+            }
+            for (int jr = j0; jr < j1; jr += nr) {
+                int cols = Math.min(nr, j1 - jr);
+                for (int pc = 0; pc < p.k; pc += KC) {
+                    int kc = Math.min(KC, p.k - pc);
+                    packB(p.db, true, p.k, p.n, pc, kc, jr, cols, nr, s.dpb);
+                    for (int ir = 0; ir < p.m; ir += mr) {
+                        kernel.tile(kc, s.dpa, pc * rows + ir * kc, s.dpb, 0, p.dc, ir * p.n + jr,
+                                p.n, Math.min(mr, p.m - ir), cols, p.dalpha, p.dbeta, pc == 0,
+                                s.dacc);
+                    }
+                }
+            }
+            return;
+        }
         s.ensureDouble(mc * KC, KC * nc, mr * nr);
         for (int jc = j0; jc < j1; jc += nc) {
             int ncb = Math.min(nc, j1 - jc);
@@ -174,7 +234,7 @@ final class GemmEngine implements AutoCloseable {
                 packB(p.db, p.transB, p.k, p.n, pc, kc, jc, ncb, nr, s.dpb);
                 for (int ic = 0; ic < p.m; ic += mc) {
                     int mcb = Math.min(mc, p.m - ic);
-                    packA(p.da, p.transA, p.m, p.k, ic, mcb, pc, kc, mr, s.dpa);
+                    packA(p.da, p.transA, p.m, p.k, ic, mcb, pc, kc, mr, s.dpa, 0);
                     for (int jr = 0; jr < ncb; jr += nr) {
                         int cols = Math.min(nr, ncb - jr);
                         int pb0 = (jr / nr) * kc * nr;
@@ -193,12 +253,13 @@ final class GemmEngine implements AutoCloseable {
 
     /**
      * Packs rows {@code [i0, i0 + rows)} and depths {@code [p0, p0 + kc)} of op(A) into strips of
-     * {@code mr} rows: element (r, p) of strip s at {@code s * kc * mr + p * mr + r}, zero-padded.
+     * {@code mr} rows: element (r, p) of strip s at {@code d0 + s * kc * mr + p * mr + r},
+     * zero-padded.
      */
     static void packA(float[] a, boolean transA, int m, int k, int i0, int rows, int p0, int kc,
-                      int mr, float[] dst) {
+                      int mr, float[] dst, int d0) {
         for (int s = 0; s * mr < rows; s++) {
-            int base = s * kc * mr;
+            int base = d0 + s * kc * mr;
             int valid = Math.min(mr, rows - s * mr);
             for (int r = 0; r < mr; r++) {
                 if (r >= valid) {
@@ -220,11 +281,11 @@ final class GemmEngine implements AutoCloseable {
         }
     }
 
-    /** The double twin of {@link #packA(float[], boolean, int, int, int, int, int, int, int, float[])}. */
+    /** The double twin of {@link #packA(float[], boolean, int, int, int, int, int, int, int, float[], int)}. */
     static void packA(double[] a, boolean transA, int m, int k, int i0, int rows, int p0, int kc,
-                      int mr, double[] dst) {
+                      int mr, double[] dst, int d0) {
         for (int s = 0; s * mr < rows; s++) {
-            int base = s * kc * mr;
+            int base = d0 + s * kc * mr;
             int valid = Math.min(mr, rows - s * mr);
             for (int r = 0; r < mr; r++) {
                 if (r >= valid) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.loradrop.api.spi.BackendConfig;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -76,6 +77,35 @@ class GemmPathsTest {
                     assertThat(Math.abs(cf[i] - ref[i])).as("%s float element %d", path.path(), i)
                             .isLessThanOrEqualTo(4 * 0x1p-24 * (k + 2) * scale);
                 }
+            }
+        }
+    }
+
+    /**
+     * A transposed B with at most 256 float (128 double) rows of A takes the streamed-B loop order;
+     * one row more takes the panel order. Both accumulate each element in the same order, so the
+     * shared rows are bit-identical.
+     */
+    @Test
+    void theStreamedAndPanelLoopOrdersGiveTheSameBits() {
+        SplittableRandom r = new SplittableRandom(11);
+        int n = 300;
+        int k = 600;
+        double[] a = random(r, 257 * k);
+        double[] b = random(r, n * k);
+        for (TileKernel path : paths()) {
+            try (GemmEngine engine = new GemmEngine(2, path)) {
+                float[] streamed = new float[256 * n];
+                float[] panel = new float[257 * n];
+                engine.gemm(false, true, 256, n, k, 0.5f, toFloat(a), toFloat(b), 0f, streamed);
+                engine.gemm(false, true, 257, n, k, 0.5f, toFloat(a), toFloat(b), 0f, panel);
+                assertThat(Arrays.copyOf(panel, 256 * n)).as(path.path()).containsExactly(streamed);
+                double[] streamedD = new double[128 * n];
+                double[] panelD = new double[129 * n];
+                engine.gemm(false, true, 128, n, k, 0.5, a, b, 0.0, streamedD);
+                engine.gemm(false, true, 129, n, k, 0.5, a, b, 0.0, panelD);
+                assertThat(Arrays.copyOf(panelD, 128 * n)).as(path.path())
+                        .containsExactly(streamedD);
             }
         }
     }
