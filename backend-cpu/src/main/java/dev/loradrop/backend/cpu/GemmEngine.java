@@ -1,6 +1,7 @@
 package dev.loradrop.backend.cpu;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
@@ -67,7 +68,7 @@ final class GemmEngine implements AutoCloseable {
             return;
         }
         Problem p = acquire();
-        p.set(transA, transB, m, n, k, kernel.floatCols()).floats(a, b, c, alpha, beta);
+        p.set(transA, transB, m, n, k).floats(a, b, c, alpha, beta);
         execute(p);
     }
 
@@ -81,7 +82,7 @@ final class GemmEngine implements AutoCloseable {
             return;
         }
         Problem p = acquire();
-        p.set(transA, transB, m, n, k, kernel.doubleCols()).doubles(a, b, c, alpha, beta);
+        p.set(transA, transB, m, n, k).doubles(a, b, c, alpha, beta);
         execute(p);
     }
 
@@ -95,12 +96,13 @@ final class GemmEngine implements AutoCloseable {
 
     private void execute(Problem p) {
         try {
-            if (p != shared) {
-                p.parts = 1;
-                p.chunk = p.n;
-                run(p, 0, new Space());
-            } else if (partition(p) == 1) {
-                run(p, 0, spaces[0]);
+            Space own = p == shared ? spaces[0] : new Space();
+            p.parts = p != shared || pool == null || (long) p.m * p.n * p.k < PARALLEL_THRESHOLD ? 1
+                    : pool.size();
+            int nr = p.fc != null ? kernel.floatCols() : kernel.doubleCols();
+            p.start(own, KC * nr * Math.min(NC_STRIPS, (p.n + nr - 1) / nr));
+            if (p.parts == 1) {
+                run(p, 0, own);
             } else {
                 pool.run(p.parts, sharedBody);
             }
@@ -126,46 +128,48 @@ final class GemmEngine implements AutoCloseable {
                 && rows * p.k * bytes <= STREAM_B_A_BYTES;
     }
 
-    /** Splits the columns into at most one part per thread, each a multiple of NR. */
-    private int partition(Problem p) {
-        int strips = (p.n + p.nr - 1) / p.nr;
-        long work = (long) p.m * p.n * p.k;
-        int parts = pool == null || work < PARALLEL_THRESHOLD ? 1 : Math.min(pool.size(), strips);
-        p.parts = parts;
-        p.chunk = ((strips + parts - 1) / parts) * p.nr;
-        return parts;
+    /**
+     * How many column chunks each row block of a panel is cut into, so that the threads have
+     * enough tasks to share: one when there are plenty of row blocks (each task then packs its own
+     * block of A), more for a skinny A (whose one block each thread then packs once).
+     */
+    private static int chunks(int m, int mc, int strips, int parts) {
+        int blocks = (m + mc - 1) / mc;
+        int wanted = 4 * parts;
+        return parts == 1 || blocks >= wanted ? 1 : Math.min(strips, (wanted + blocks - 1) / blocks);
     }
 
     private void run(Problem p, int part, Space s) {
-        int j0 = part * p.chunk;
-        int j1 = Math.min(p.n, j0 + p.chunk);
-        if (j0 >= j1) {
-            return;
-        }
-        if (p.fc != null) {
-            runFloat(p, j0, j1, s);
-        } else {
-            runDouble(p, j0, j1, s);
+        try {
+            if (p.fc != null) {
+                runFloat(p, part, s);
+            } else {
+                runDouble(p, part, s);
+            }
+        } catch (RuntimeException | Error e) {
+            p.fail(); // so that no other part waits for this one at a barrier
+            throw e;
         }
     }
 
-    private void runFloat(Problem p, int j0, int j1, Space s) {
+    private void runFloat(Problem p, int part, Space s) {
         int mr = kernel.floatRows();
         int nr = kernel.floatCols();
-        int mc = mr * MC_STRIPS;
-        int nc = nr * NC_STRIPS;
         if (streamsB(p, mr, 4)) {
+            // Each thread packs all of A once, then takes B strips one at a time.
             int rows = ((p.m + mr - 1) / mr) * mr;
             s.ensureFloat(rows * p.k, KC * nr, mr * nr);
             for (int pc = 0; pc < p.k; pc += KC) {
                 packA(p.fa, p.transA, p.m, p.k, 0, p.m, pc, Math.min(KC, p.k - pc), mr, s.fpa,
                         pc * rows);
             }
-            for (int jr = j0; jr < j1; jr += nr) {
-                int cols = Math.min(nr, j1 - jr);
+            int strips = (p.n + nr - 1) / nr;
+            for (int t; (t = p.claim(strips)) >= 0; ) {
+                int jr = t * nr;
+                int cols = Math.min(nr, p.n - jr);
                 for (int pc = 0; pc < p.k; pc += KC) {
                     int kc = Math.min(KC, p.k - pc);
-                    packB(p.fb, true, p.k, p.n, pc, kc, jr, cols, nr, s.fpb);
+                    packB(p.fb, true, p.k, p.n, pc, kc, jr, cols, nr, s.fpb, 0);
                     for (int ir = 0; ir < p.m; ir += mr) {
                         kernel.tile(kc, s.fpa, pc * rows + ir * kc, s.fpb, 0, p.fc, ir * p.n + jr,
                                 p.n, Math.min(mr, p.m - ir), cols, p.falpha, p.fbeta, pc == 0,
@@ -175,47 +179,73 @@ final class GemmEngine implements AutoCloseable {
             }
             return;
         }
-        s.ensureFloat(mc * KC, KC * nc, mr * nr);
-        for (int jc = j0; jc < j1; jc += nc) {
-            int ncb = Math.min(nc, j1 - jc);
+        int mc = mr * MC_STRIPS;
+        int nc = nr * NC_STRIPS;
+        s.ensureFloat(mc * KC, 0, mr * nr);
+        float[] pb = p.own.fpb;
+        int end = 0;
+        for (int jc = 0; jc < p.n; jc += nc) {
+            int ncb = Math.min(nc, p.n - jc);
+            int strips = (ncb + nr - 1) / nr;
+            int chunks = chunks(p.m, mc, strips, p.parts);
+            int count = ((p.m + mc - 1) / mc) * chunks;
             for (int pc = 0; pc < p.k; pc += KC) {
                 int kc = Math.min(KC, p.k - pc);
                 boolean first = pc == 0;
-                packB(p.fb, p.transB, p.k, p.n, pc, kc, jc, ncb, nr, s.fpb);
-                for (int ic = 0; ic < p.m; ic += mc) {
+                // The threads pack the shared panel of B between them, then share out its tiles.
+                int s0 = part * strips / p.parts;
+                int s1 = (part + 1) * strips / p.parts;
+                if (s1 > s0) {
+                    packB(p.fb, p.transB, p.k, p.n, pc, kc, jc + s0 * nr,
+                            Math.min(ncb, s1 * nr) - s0 * nr, nr, pb, s0 * kc * nr);
+                }
+                p.barrier();
+                end += count;
+                int packed = -1;
+                for (int t; (t = p.claim(end)) >= 0; ) {
+                    int task = t - (end - count);
+                    int ic = (task / chunks) * mc;
                     int mcb = Math.min(mc, p.m - ic);
-                    packA(p.fa, p.transA, p.m, p.k, ic, mcb, pc, kc, mr, s.fpa, 0);
-                    for (int jr = 0; jr < ncb; jr += nr) {
+                    if (packed != ic) {
+                        packA(p.fa, p.transA, p.m, p.k, ic, mcb, pc, kc, mr, s.fpa, 0);
+                        packed = ic;
+                    }
+                    int c = task % chunks;
+                    int jr0 = c * strips / chunks * nr;
+                    int jr1 = Math.min(ncb, (c + 1) * strips / chunks * nr);
+                    for (int jr = jr0; jr < jr1; jr += nr) {
                         int cols = Math.min(nr, ncb - jr);
                         int pb0 = (jr / nr) * kc * nr;
                         for (int ir = 0; ir < mcb; ir += mr) {
-                            kernel.tile(kc, s.fpa, (ir / mr) * kc * mr, s.fpb, pb0, p.fc,
+                            kernel.tile(kc, s.fpa, (ir / mr) * kc * mr, pb, pb0, p.fc,
                                     (ic + ir) * p.n + jc + jr, p.n, Math.min(mr, mcb - ir), cols,
                                     p.falpha, p.fbeta, first, s.facc);
                         }
                     }
                 }
+                p.barrier(); // every tile of this depth block is merged before the next starts
             }
         }
     }
 
-    private void runDouble(Problem p, int j0, int j1, Space s) {
+    private void runDouble(Problem p, int part, Space s) {
         int mr = kernel.doubleRows();
         int nr = kernel.doubleCols();
-        int mc = mr * MC_STRIPS;
-        int nc = nr * NC_STRIPS;
         if (streamsB(p, mr, 8)) {
+            // Each thread packs all of A once, then takes B strips one at a time.
             int rows = ((p.m + mr - 1) / mr) * mr;
             s.ensureDouble(rows * p.k, KC * nr, mr * nr);
             for (int pc = 0; pc < p.k; pc += KC) {
                 packA(p.da, p.transA, p.m, p.k, 0, p.m, pc, Math.min(KC, p.k - pc), mr, s.dpa,
                         pc * rows);
             }
-            for (int jr = j0; jr < j1; jr += nr) {
-                int cols = Math.min(nr, j1 - jr);
+            int strips = (p.n + nr - 1) / nr;
+            for (int t; (t = p.claim(strips)) >= 0; ) {
+                int jr = t * nr;
+                int cols = Math.min(nr, p.n - jr);
                 for (int pc = 0; pc < p.k; pc += KC) {
                     int kc = Math.min(KC, p.k - pc);
-                    packB(p.db, true, p.k, p.n, pc, kc, jr, cols, nr, s.dpb);
+                    packB(p.db, true, p.k, p.n, pc, kc, jr, cols, nr, s.dpb, 0);
                     for (int ir = 0; ir < p.m; ir += mr) {
                         kernel.tile(kc, s.dpa, pc * rows + ir * kc, s.dpb, 0, p.dc, ir * p.n + jr,
                                 p.n, Math.min(mr, p.m - ir), cols, p.dalpha, p.dbeta, pc == 0,
@@ -225,26 +255,51 @@ final class GemmEngine implements AutoCloseable {
             }
             return;
         }
-        s.ensureDouble(mc * KC, KC * nc, mr * nr);
-        for (int jc = j0; jc < j1; jc += nc) {
-            int ncb = Math.min(nc, j1 - jc);
+        int mc = mr * MC_STRIPS;
+        int nc = nr * NC_STRIPS;
+        s.ensureDouble(mc * KC, 0, mr * nr);
+        double[] pb = p.own.dpb;
+        int end = 0;
+        for (int jc = 0; jc < p.n; jc += nc) {
+            int ncb = Math.min(nc, p.n - jc);
+            int strips = (ncb + nr - 1) / nr;
+            int chunks = chunks(p.m, mc, strips, p.parts);
+            int count = ((p.m + mc - 1) / mc) * chunks;
             for (int pc = 0; pc < p.k; pc += KC) {
                 int kc = Math.min(KC, p.k - pc);
                 boolean first = pc == 0;
-                packB(p.db, p.transB, p.k, p.n, pc, kc, jc, ncb, nr, s.dpb);
-                for (int ic = 0; ic < p.m; ic += mc) {
+                // The threads pack the shared panel of B between them, then share out its tiles.
+                int s0 = part * strips / p.parts;
+                int s1 = (part + 1) * strips / p.parts;
+                if (s1 > s0) {
+                    packB(p.db, p.transB, p.k, p.n, pc, kc, jc + s0 * nr,
+                            Math.min(ncb, s1 * nr) - s0 * nr, nr, pb, s0 * kc * nr);
+                }
+                p.barrier();
+                end += count;
+                int packed = -1;
+                for (int t; (t = p.claim(end)) >= 0; ) {
+                    int task = t - (end - count);
+                    int ic = (task / chunks) * mc;
                     int mcb = Math.min(mc, p.m - ic);
-                    packA(p.da, p.transA, p.m, p.k, ic, mcb, pc, kc, mr, s.dpa, 0);
-                    for (int jr = 0; jr < ncb; jr += nr) {
+                    if (packed != ic) {
+                        packA(p.da, p.transA, p.m, p.k, ic, mcb, pc, kc, mr, s.dpa, 0);
+                        packed = ic;
+                    }
+                    int c = task % chunks;
+                    int jr0 = c * strips / chunks * nr;
+                    int jr1 = Math.min(ncb, (c + 1) * strips / chunks * nr);
+                    for (int jr = jr0; jr < jr1; jr += nr) {
                         int cols = Math.min(nr, ncb - jr);
                         int pb0 = (jr / nr) * kc * nr;
                         for (int ir = 0; ir < mcb; ir += mr) {
-                            kernel.tile(kc, s.dpa, (ir / mr) * kc * mr, s.dpb, pb0, p.dc,
+                            kernel.tile(kc, s.dpa, (ir / mr) * kc * mr, pb, pb0, p.dc,
                                     (ic + ir) * p.n + jc + jr, p.n, Math.min(mr, mcb - ir), cols,
                                     p.dalpha, p.dbeta, first, s.dacc);
                         }
                     }
                 }
+                p.barrier(); // every tile of this depth block is merged before the next starts
             }
         }
     }
@@ -309,18 +364,18 @@ final class GemmEngine implements AutoCloseable {
 
     /**
      * Packs depths {@code [p0, p0 + kc)} and columns {@code [j0, j0 + cols)} of op(B) into strips
-     * of {@code nr} columns: element (p, j) of strip t at {@code t * kc * nr + p * nr + j},
+     * of {@code nr} columns: element (p, j) of strip t at {@code d0 + t * kc * nr + p * nr + j},
      * zero-padded.
      */
     static void packB(float[] b, boolean transB, int k, int n, int p0, int kc, int j0, int cols,
-                      int nr, float[] dst) {
+                      int nr, float[] dst, int d0) {
         int strips = (cols + nr - 1) / nr;
         int full = cols / nr; // strips with nr valid columns
         if (!transB) {
             // One pass along each row of B (contiguous reads), scattering nr-wide pieces.
             for (int p = 0; p < kc; p++) {
                 int src = (p0 + p) * n + j0;
-                int d = p * nr;
+                int d = d0 + p * nr;
                 for (int t = 0; t < full; t++, src += nr, d += kc * nr) {
                     for (int j = 0; j < nr; j++) {
                         dst[d + j] = b[src + j];
@@ -337,7 +392,7 @@ final class GemmEngine implements AutoCloseable {
         }
         // B is stored n x k: each column of op(B) is a contiguous row of b.
         for (int t = 0; t < strips; t++) {
-            int base = t * kc * nr;
+            int base = d0 + t * kc * nr;
             int valid = Math.min(nr, cols - t * nr);
             for (int j = 0; j < nr; j++) {
                 if (j >= valid) {
@@ -354,16 +409,16 @@ final class GemmEngine implements AutoCloseable {
         }
     }
 
-    /** The double twin of {@link #packB(float[], boolean, int, int, int, int, int, int, int, float[])}. */
+    /** The double twin of {@link #packB(float[], boolean, int, int, int, int, int, int, int, float[], int)}. */
     static void packB(double[] b, boolean transB, int k, int n, int p0, int kc, int j0, int cols,
-                      int nr, double[] dst) {
+                      int nr, double[] dst, int d0) {
         int strips = (cols + nr - 1) / nr;
         int full = cols / nr; // strips with nr valid columns
         if (!transB) {
             // One pass along each row of B (contiguous reads), scattering nr-wide pieces.
             for (int p = 0; p < kc; p++) {
                 int src = (p0 + p) * n + j0;
-                int d = p * nr;
+                int d = d0 + p * nr;
                 for (int t = 0; t < full; t++, src += nr, d += kc * nr) {
                     for (int j = 0; j < nr; j++) {
                         dst[d + j] = b[src + j];
@@ -380,7 +435,7 @@ final class GemmEngine implements AutoCloseable {
         }
         // B is stored n x k: each column of op(B) is a contiguous row of b.
         for (int t = 0; t < strips; t++) {
-            int base = t * kc * nr;
+            int base = d0 + t * kc * nr;
             int valid = Math.min(nr, cols - t * nr);
             for (int j = 0; j < nr; j++) {
                 if (j >= valid) {
@@ -424,16 +479,20 @@ final class GemmEngine implements AutoCloseable {
         }
     }
 
-    /** One GEMM call's arguments and partition. */
+    /**
+     * One GEMM call's arguments, and how its parts share the work: tasks are claimed from one
+     * ticket counter (so a thread the machine slows down takes fewer), and the parts of the panel
+     * path meet at a barrier around each depth block.
+     */
     private static final class Problem {
         boolean transA;
         boolean transB;
         int m;
         int n;
         int k;
-        int nr;
         int parts;
-        int chunk;
+        /** The buffers whose packed B panel all parts share. */
+        Space own;
         float[] fa;
         float[] fb;
         float[] fc;
@@ -444,14 +503,17 @@ final class GemmEngine implements AutoCloseable {
         double[] dc;
         double dalpha;
         double dbeta;
+        private final AtomicInteger ticket = new AtomicInteger();
+        private final AtomicInteger arrived = new AtomicInteger();
+        private volatile int phase;
+        private volatile boolean failed;
 
-        Problem set(boolean transA, boolean transB, int m, int n, int k, int nr) {
+        Problem set(boolean transA, boolean transB, int m, int n, int k) {
             this.transA = transA;
             this.transB = transB;
             this.m = m;
             this.n = n;
             this.k = k;
-            this.nr = nr;
             return this;
         }
 
@@ -471,10 +533,65 @@ final class GemmEngine implements AutoCloseable {
             dbeta = beta;
         }
 
+        /** Resets the shared state before the parts start; sizes the shared panel. */
+        void start(Space own, int panel) {
+            this.own = own;
+            if (fc != null) {
+                own.ensureFloat(0, panel, 0);
+            } else {
+                own.ensureDouble(0, panel, 0);
+            }
+            ticket.set(0);
+            arrived.set(0);
+            failed = false;
+        }
+
+        /** @return the next unclaimed ticket below {@code end}, or -1 when there is none */
+        int claim(int end) {
+            while (true) {
+                int t = ticket.get();
+                if (t >= end) {
+                    return -1;
+                }
+                if (ticket.compareAndSet(t, t + 1)) {
+                    return t;
+                }
+            }
+        }
+
+        /** Waits until every part has arrived; spins briefly, then yields. */
+        void barrier() {
+            if (parts == 1) {
+                return;
+            }
+            int ph = phase;
+            if (arrived.incrementAndGet() == parts) {
+                arrived.set(0);
+                phase = ph + 1;
+                return;
+            }
+            for (int spins = 0; phase == ph; spins++) {
+                if (failed) {
+                    throw new IllegalStateException("another part of this GEMM failed");
+                }
+                if (spins < 1 << 12) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            }
+        }
+
+        /** Releases any part waiting at a barrier, which then fails too. */
+        void fail() {
+            failed = true;
+        }
+
         /** Drops the array references so the engine does not keep callers' memory alive. */
         void release() {
             fa = fb = fc = null;
             da = db = dc = null;
+            own = null;
         }
     }
 
