@@ -98,6 +98,15 @@ public abstract class ComputeBackendContractTest {
         }
     }
 
+    /** prepareLinear against gemm, addBias and activate. */
+    @Nested
+    @DisplayName("prepared linear")
+    class PreparedLinear extends PreparedLinearContract {
+        PreparedLinear() {
+            super(ComputeBackendContractTest.this);
+        }
+    }
+
     /** axpby, bias, column sums, activations, masked scale-add, reductions. */
     @Nested
     @DisplayName("elementwise and reductions")

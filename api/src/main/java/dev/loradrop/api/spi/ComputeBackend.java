@@ -199,8 +199,9 @@ public interface ComputeBackend extends AutoCloseable {
     BitMask allocateMask(int size);
 
     /**
-     * @return tensors and masks made by this backend and not yet closed; a conformance test checks
-     *     it returns to its starting value. Answers after {@link #close()} too (then 0)
+     * @return tensors, masks and prepared linears made by this backend and not yet closed (the
+     *     default {@link #prepareLinear} holds two tensors); a conformance test checks it returns
+     *     to its starting value. Answers after {@link #close()} too (then 0)
      */
     long liveAllocations();
 
@@ -235,6 +236,37 @@ public interface ComputeBackend extends AutoCloseable {
      */
     <T extends Number> void gemm(boolean transA, boolean transB, int m, int n, int k,
                                  double alpha, Tensor<T> a, Tensor<T> b, double beta, Tensor<T> c);
+
+    /**
+     * Prepares {@code y = f(x W^T + b)} for repeated calls with these weights (compiled
+     * inference): the result reads {@code weight} and {@code bias} now, and later changes to them
+     * do not affect it. The default takes private copies and runs {@link #gemm}, {@link #addBias}
+     * and {@link #activate} on each call; a backend may override it to keep the weights in the form
+     * its GEMM reads fastest and to fuse the bias and activation into the product's write-out.
+     *
+     * @param weight {@code [out, in]}, {@code out * in} elements
+     * @param bias {@code [out]}, or null for none
+     * @param activation {@code f}
+     * @param out rows of the weight, the columns of y
+     * @param in columns of the weight, the columns of x
+     * @param <T> element type
+     * @return the prepared computation, which the caller closes before this backend
+     * @throws IllegalArgumentException naming the argument, for wrong sizes, types or owner
+     */
+    default <T extends Number> PreparedLinear<T> prepareLinear(Tensor<T> weight, Tensor<T> bias,
+                                                               Activation activation, int out,
+                                                               int in) {
+        java.util.Objects.requireNonNull(weight, "weight");
+        java.util.Objects.requireNonNull(activation, "activation");
+        Checks.requireNonNegative("out", out);
+        Checks.requireNonNegative("in", in);
+        Checks.requireSize(weight, "weight", (long) out * in, "out * in");
+        if (bias != null) {
+            Checks.sameType(weight, "weight", bias, "bias");
+            Checks.requireSize(bias, "bias", out, "out");
+        }
+        return new GemmLinear<>(this, weight, bias, activation, out, in);
+    }
 
     /**
      * {@code y = alpha * x + beta * y}, elementwise.

@@ -19,6 +19,7 @@ import dev.loradrop.api.NumericType;
 import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.BackendConfig;
 import dev.loradrop.api.spi.ComputeBackend;
+import dev.loradrop.api.spi.PreparedLinear;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -289,6 +290,118 @@ public final class CpuBackend implements ComputeBackend {
         } else {
             gemm.gemm(transA, transB, m, n, k, alpha, ta.doubles(), tb.doubles(), beta,
                     tc.doubles());
+        }
+    }
+
+    /**
+     * Packs the weight once into the micro-kernel's B layout, so each call skips packing (about a
+     * third of a skinny forward GEMM), and applies the bias and activation to each strip of y while
+     * it is in cache. The same bits as {@code gemm}, {@code addBias} and {@code activate}.
+     */
+    @Override
+    public <T extends Number> PreparedLinear<T> prepareLinear(Tensor<T> weight, Tensor<T> bias,
+                                                              Activation activation, int out,
+                                                              int in) {
+        ensureOpen("prepareLinear");
+        Objects.requireNonNull(activation, "activation");
+        requireNonNegative("out", out);
+        requireNonNegative("in", in);
+        CpuTensor<?> tw = tensor(weight, "weight");
+        requireMatrix(tw, "weight", "out", out, "in", in);
+        CpuTensor<?> tb = bias == null ? null : tensor(bias, "bias");
+        if (tb != null) {
+            sameType(tw, "weight", tb, "bias");
+            requireMatrix(tb, "bias", "1", 1, "out", out);
+        }
+        return register(new Linear<>(weight.type(), tw, tb, activation, out, in));
+    }
+
+    /**
+     * {@link #prepareLinear}'s result: arrays nobody writes after construction, so calls may run
+     * concurrently. Counted in {@link #liveAllocations()} until closed.
+     */
+    private final class Linear<T extends Number> extends CpuResource implements PreparedLinear<T> {
+
+        private final NumericType<T> type;
+        private final Activation activation;
+        private final int out;
+        private final int in;
+        private volatile float[] fw;
+        private volatile double[] dw;
+        private final float[] fb;
+        private final double[] db;
+
+        Linear(NumericType<T> type, CpuTensor<?> w, CpuTensor<?> b, Activation activation,
+               int out, int in) {
+            super(CpuBackend.this);
+            this.type = type;
+            this.activation = activation;
+            this.out = out;
+            this.in = in;
+            if (w.isFloat()) {
+                fw = gemm.packWeights(w.floats(), out, in);
+                fb = b == null ? null : b.floats().clone();
+                db = null;
+            } else {
+                dw = gemm.packWeights(w.doubles(), out, in);
+                db = b == null ? null : b.doubles().clone();
+                fb = null;
+            }
+        }
+
+        @Override
+        public NumericType<T> type() {
+            return type;
+        }
+
+        @Override
+        public int inputSize() {
+            return in;
+        }
+
+        @Override
+        public int outputSize() {
+            return out;
+        }
+
+        @Override
+        public Activation activation() {
+            return activation;
+        }
+
+        @Override
+        public void apply(int rows, Tensor<T> x, Tensor<T> y) {
+            CpuBackend.this.ensureOpen("apply");
+            float[] w = fw;
+            double[] w64 = dw;
+            ensureOpen("apply");
+            requireNonNegative("rows", rows);
+            CpuTensor<?> tx = tensor(x, "x");
+            CpuTensor<?> ty = tensor(y, "y");
+            if (tx.type() != type) {
+                throw new IllegalArgumentException("x: expected " + type
+                        + " (the type of the prepared weight), got " + tx.type());
+            }
+            sameType(tx, "x", ty, "y");
+            requireMatrix(tx, "x", "rows", rows, "inputSize", in);
+            requireMatrix(ty, "y", "rows", rows, "outputSize", out);
+            requireDistinct(ty, "y", tx, "x");
+            if (w != null) {
+                gemm.linear(rows, out, in, tx.floats(), w, fb, activation, ty.floats());
+            } else {
+                gemm.linear(rows, out, in, tx.doubles(), w64, db, activation, ty.doubles());
+            }
+        }
+
+        @Override
+        void releaseMemory() {
+            fw = null;
+            dw = null;
+        }
+
+        @Override
+        String kind() {
+            return "prepared linear";
         }
     }
 

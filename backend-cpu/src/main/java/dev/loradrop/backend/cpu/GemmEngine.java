@@ -1,5 +1,6 @@
 package dev.loradrop.backend.cpu;
 
+import dev.loradrop.api.Activation;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
@@ -31,6 +32,8 @@ final class GemmEngine implements AutoCloseable {
     private static final long STREAM_B_A_ROW_BYTES = 1024;
     /** ... taking at most 8 MiB packed. */
     private static final long STREAM_B_A_BYTES = 8L << 20;
+    /** Rows of A packed at a time on the prepacked-weight path of {@link #linear}. */
+    private static final int STRIP_ROWS_PER_BLOCK = 240;
 
     private final TileKernel kernel;
     private final WorkerPool pool;
@@ -84,6 +87,124 @@ final class GemmEngine implements AutoCloseable {
         Problem p = acquire();
         p.set(transA, transB, m, n, k).doubles(a, b, c, alpha, beta);
         execute(p);
+    }
+
+    /**
+     * Packs a weight {@code w} ({@code n x k}, row-major) once into the layout the micro-kernel
+     * reads as a transposed B: strip {@code t} of {@code NR} rows of w at {@code t * k * NR}, its
+     * depth blocks in order, each as {@link #packB} lays one out. For {@link #linear}.
+     *
+     * @throws IllegalArgumentException if the packed form would not fit in one array
+     */
+    float[] packWeights(float[] w, int n, int k) {
+        int nr = kernel.floatCols();
+        float[] dst = new float[packedSize(n, k, nr)];
+        for (int t = 0; t * nr < n; t++) {
+            for (int pc = 0; pc < k; pc += KC) {
+                packB(w, true, k, n, pc, Math.min(KC, k - pc), t * nr, Math.min(nr, n - t * nr), nr,
+                        dst, t * k * nr + pc * nr);
+            }
+        }
+        return dst;
+    }
+
+    /** The double twin of {@link #packWeights(float[], int, int)}. */
+    double[] packWeights(double[] w, int n, int k) {
+        int nr = kernel.doubleCols();
+        double[] dst = new double[packedSize(n, k, nr)];
+        for (int t = 0; t * nr < n; t++) {
+            for (int pc = 0; pc < k; pc += KC) {
+                packB(w, true, k, n, pc, Math.min(KC, k - pc), t * nr, Math.min(nr, n - t * nr), nr,
+                        dst, t * k * nr + pc * nr);
+            }
+        }
+        return dst;
+    }
+
+    private static int packedSize(int n, int k, int nr) {
+        long size = (long) ((n + nr - 1) / nr) * nr * k;
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("weight: " + n + " x " + k
+                    + " is too large to prepare (more than 2^31 elements once packed)");
+        }
+        return (int) size;
+    }
+
+    /**
+     * {@code y = f(x w^T + bias)} with {@code w} packed by {@link #packWeights}: the same products
+     * in the same order as {@code gemm(false, true, ...)}, then the bias and the activation applied
+     * to each strip of y while it is still in cache, with the operations of
+     * {@link ScalarKernels#addBias} and {@link ScalarKernels#activate}; so the same bits.
+     *
+     * @param m rows of x and y
+     * @param n columns of y (rows of w)
+     * @param k columns of x (columns of w)
+     * @param bias {@code n} elements, or null
+     */
+    void linear(int m, int n, int k, float[] x, float[] packed, float[] bias, Activation f,
+                float[] y) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            Arrays.fill(y, 0, m * n, 0f);
+            epilogue(y, 0, m, 0, n, n, bias, f);
+            return;
+        }
+        Problem p = acquire();
+        p.set(false, true, m, n, k).floats(x, null, y, 1f, 0f);
+        p.fpacked = packed;
+        p.fbias = bias;
+        p.activation = f;
+        execute(p);
+    }
+
+    /** The double twin of {@link #linear(int, int, int, float[], float[], float[], Activation, float[])}. */
+    void linear(int m, int n, int k, double[] x, double[] packed, double[] bias, Activation f,
+                double[] y) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            Arrays.fill(y, 0, m * n, 0.0);
+            epilogue(y, 0, m, 0, n, n, bias, f);
+            return;
+        }
+        Problem p = acquire();
+        p.set(false, true, m, n, k).doubles(x, null, y, 1.0, 0.0);
+        p.dpacked = packed;
+        p.dbias = bias;
+        p.activation = f;
+        execute(p);
+    }
+
+    /** Bias and activation over rows {@code [i0, i0 + rows)}, columns {@code [j0, j0 + cols)}. */
+    private static void epilogue(float[] c, int i0, int rows, int j0, int cols, int ldc,
+                                 float[] bias, Activation f) {
+        if (bias == null && f == Activation.IDENTITY) {
+            return;
+        }
+        for (int r = i0; r < i0 + rows; r++) {
+            int o = r * ldc + j0;
+            for (int j = 0; j < cols; j++) {
+                float v = bias == null ? c[o + j] : c[o + j] + bias[j0 + j];
+                c[o + j] = ScalarKernels.activate(f, v);
+            }
+        }
+    }
+
+    private static void epilogue(double[] c, int i0, int rows, int j0, int cols, int ldc,
+                                 double[] bias, Activation f) {
+        if (bias == null && f == Activation.IDENTITY) {
+            return;
+        }
+        for (int r = i0; r < i0 + rows; r++) {
+            int o = r * ldc + j0;
+            for (int j = 0; j < cols; j++) {
+                double v = bias == null ? c[o + j] : c[o + j] + bias[j0 + j];
+                c[o + j] = ScalarKernels.activate(f, v);
+            }
+        }
     }
 
     /**
@@ -155,26 +276,41 @@ final class GemmEngine implements AutoCloseable {
     private void runFloat(Problem p, int part, Space s) {
         int mr = kernel.floatRows();
         int nr = kernel.floatCols();
-        if (streamsB(p, mr, 4)) {
-            // Each thread packs all of A once, then takes B strips one at a time.
-            int rows = ((p.m + mr - 1) / mr) * mr;
-            s.ensureFloat(rows * p.k, KC * nr, mr * nr);
-            for (int pc = 0; pc < p.k; pc += KC) {
-                packA(p.fa, p.transA, p.m, p.k, 0, p.m, pc, Math.min(KC, p.k - pc), mr, s.fpa,
-                        pc * rows);
-            }
+        if (p.fpacked != null || streamsB(p, mr, 4)) {
+            // Rows in blocks; each thread packs a block of A whole, then takes B strips one at a
+            // time (prepacked, or packed right before use) through all their depth blocks.
+            int block = p.fpacked != null ? STRIP_ROWS_PER_BLOCK : p.m;
             int strips = (p.n + nr - 1) / nr;
-            for (int t; (t = p.claim(strips)) >= 0; ) {
-                int jr = t * nr;
-                int cols = Math.min(nr, p.n - jr);
+            int end = 0;
+            for (int i0 = 0; i0 < p.m; i0 += block) {
+                int rows = Math.min(block, p.m - i0);
+                int padded = ((rows + mr - 1) / mr) * mr;
+                s.ensureFloat(padded * p.k, KC * nr, mr * nr);
                 for (int pc = 0; pc < p.k; pc += KC) {
-                    int kc = Math.min(KC, p.k - pc);
-                    packB(p.fb, true, p.k, p.n, pc, kc, jr, cols, nr, s.fpb, 0);
-                    for (int ir = 0; ir < p.m; ir += mr) {
-                        kernel.tile(kc, s.fpa, pc * rows + ir * kc, s.fpb, 0, p.fc, ir * p.n + jr,
-                                p.n, Math.min(mr, p.m - ir), cols, p.falpha, p.fbeta, pc == 0,
-                                s.facc);
+                    packA(p.fa, p.transA, p.m, p.k, i0, rows, pc, Math.min(KC, p.k - pc), mr, s.fpa,
+                            pc * padded);
+                }
+                end += strips;
+                for (int t; (t = p.claim(end)) >= 0; ) {
+                    int strip = t - (end - strips);
+                    int jr = strip * nr;
+                    int cols = Math.min(nr, p.n - jr);
+                    for (int pc = 0; pc < p.k; pc += KC) {
+                        int kc = Math.min(KC, p.k - pc);
+                        float[] pb = p.fpacked;
+                        int pb0 = strip * p.k * nr + pc * nr;
+                        if (pb == null) {
+                            packB(p.fb, true, p.k, p.n, pc, kc, jr, cols, nr, s.fpb, 0);
+                            pb = s.fpb;
+                            pb0 = 0;
+                        }
+                        for (int ir = 0; ir < rows; ir += mr) {
+                            kernel.tile(kc, s.fpa, pc * padded + ir * kc, pb, pb0, p.fc,
+                                    (i0 + ir) * p.n + jr, p.n, Math.min(mr, rows - ir), cols,
+                                    p.falpha, p.fbeta, pc == 0, s.facc);
+                        }
                     }
+                    epilogue(p.fc, i0, rows, jr, cols, p.n, p.fbias, p.activation);
                 }
             }
             return;
@@ -231,26 +367,41 @@ final class GemmEngine implements AutoCloseable {
     private void runDouble(Problem p, int part, Space s) {
         int mr = kernel.doubleRows();
         int nr = kernel.doubleCols();
-        if (streamsB(p, mr, 8)) {
-            // Each thread packs all of A once, then takes B strips one at a time.
-            int rows = ((p.m + mr - 1) / mr) * mr;
-            s.ensureDouble(rows * p.k, KC * nr, mr * nr);
-            for (int pc = 0; pc < p.k; pc += KC) {
-                packA(p.da, p.transA, p.m, p.k, 0, p.m, pc, Math.min(KC, p.k - pc), mr, s.dpa,
-                        pc * rows);
-            }
+        if (p.dpacked != null || streamsB(p, mr, 8)) {
+            // Rows in blocks; each thread packs a block of A whole, then takes B strips one at a
+            // time (prepacked, or packed right before use) through all their depth blocks.
+            int block = p.dpacked != null ? STRIP_ROWS_PER_BLOCK : p.m;
             int strips = (p.n + nr - 1) / nr;
-            for (int t; (t = p.claim(strips)) >= 0; ) {
-                int jr = t * nr;
-                int cols = Math.min(nr, p.n - jr);
+            int end = 0;
+            for (int i0 = 0; i0 < p.m; i0 += block) {
+                int rows = Math.min(block, p.m - i0);
+                int padded = ((rows + mr - 1) / mr) * mr;
+                s.ensureDouble(padded * p.k, KC * nr, mr * nr);
                 for (int pc = 0; pc < p.k; pc += KC) {
-                    int kc = Math.min(KC, p.k - pc);
-                    packB(p.db, true, p.k, p.n, pc, kc, jr, cols, nr, s.dpb, 0);
-                    for (int ir = 0; ir < p.m; ir += mr) {
-                        kernel.tile(kc, s.dpa, pc * rows + ir * kc, s.dpb, 0, p.dc, ir * p.n + jr,
-                                p.n, Math.min(mr, p.m - ir), cols, p.dalpha, p.dbeta, pc == 0,
-                                s.dacc);
+                    packA(p.da, p.transA, p.m, p.k, i0, rows, pc, Math.min(KC, p.k - pc), mr, s.dpa,
+                            pc * padded);
+                }
+                end += strips;
+                for (int t; (t = p.claim(end)) >= 0; ) {
+                    int strip = t - (end - strips);
+                    int jr = strip * nr;
+                    int cols = Math.min(nr, p.n - jr);
+                    for (int pc = 0; pc < p.k; pc += KC) {
+                        int kc = Math.min(KC, p.k - pc);
+                        double[] pb = p.dpacked;
+                        int pb0 = strip * p.k * nr + pc * nr;
+                        if (pb == null) {
+                            packB(p.db, true, p.k, p.n, pc, kc, jr, cols, nr, s.dpb, 0);
+                            pb = s.dpb;
+                            pb0 = 0;
+                        }
+                        for (int ir = 0; ir < rows; ir += mr) {
+                            kernel.tile(kc, s.dpa, pc * padded + ir * kc, pb, pb0, p.dc,
+                                    (i0 + ir) * p.n + jr, p.n, Math.min(mr, rows - ir), cols,
+                                    p.dalpha, p.dbeta, pc == 0, s.dacc);
+                        }
                     }
+                    epilogue(p.dc, i0, rows, jr, cols, p.n, p.dbias, p.activation);
                 }
             }
             return;
@@ -503,6 +654,12 @@ final class GemmEngine implements AutoCloseable {
         double[] dc;
         double dalpha;
         double dbeta;
+        /** For {@link #linear}: B prepacked by {@link #packWeights}, the bias, the activation. */
+        float[] fpacked;
+        double[] dpacked;
+        float[] fbias;
+        double[] dbias;
+        Activation activation = Activation.IDENTITY;
         private final AtomicInteger ticket = new AtomicInteger();
         private final AtomicInteger arrived = new AtomicInteger();
         private volatile int phase;
@@ -589,8 +746,9 @@ final class GemmEngine implements AutoCloseable {
 
         /** Drops the array references so the engine does not keep callers' memory alive. */
         void release() {
-            fa = fb = fc = null;
-            da = db = dc = null;
+            fa = fb = fc = fpacked = fbias = null;
+            da = db = dc = dpacked = dbias = null;
+            activation = Activation.IDENTITY;
             own = null;
         }
     }

@@ -112,41 +112,51 @@ class ScalarKernels implements Kernels {
 
     @Override
     public void activate(Activation activation, float[] pre, float[] out) {
-        switch (activation) {
+        if (activation == Activation.IDENTITY) {
+            if (out != pre) {
+                System.arraycopy(pre, 0, out, 0, pre.length);
+            }
+            return;
+        }
+        for (int i = 0; i < pre.length; i++) {
+            out[i] = activate(activation, pre[i]);
+        }
+    }
+
+    /** The activation of one float: what {@link #activate(Activation, float[], float[])} computes. */
+    static float activate(Activation f, float v) {
+        switch (f) {
             case IDENTITY:
-                if (out != pre) {
-                    System.arraycopy(pre, 0, out, 0, pre.length);
-                }
-                break;
+                return v;
             case RELU:
-                for (int i = 0; i < pre.length; i++) {
-                    out[i] = pre[i] > 0f ? pre[i] : 0f;
-                }
-                break;
+                return v > 0f ? v : 0f;
             default:
-                for (int i = 0; i < pre.length; i++) {
-                    out[i] = (float) activation.apply(pre[i]);
-                }
+                return (float) f.apply(v);
         }
     }
 
     @Override
     public void activate(Activation activation, double[] pre, double[] out) {
-        switch (activation) {
+        if (activation == Activation.IDENTITY) {
+            if (out != pre) {
+                System.arraycopy(pre, 0, out, 0, pre.length);
+            }
+            return;
+        }
+        for (int i = 0; i < pre.length; i++) {
+            out[i] = activate(activation, pre[i]);
+        }
+    }
+
+    /** The activation of one double: what {@link #activate(Activation, double[], double[])} computes. */
+    static double activate(Activation f, double v) {
+        switch (f) {
             case IDENTITY:
-                if (out != pre) {
-                    System.arraycopy(pre, 0, out, 0, pre.length);
-                }
-                break;
+                return v;
             case RELU:
-                for (int i = 0; i < pre.length; i++) {
-                    out[i] = pre[i] > 0.0 ? pre[i] : 0.0;
-                }
-                break;
+                return v > 0.0 ? v : 0.0;
             default:
-                for (int i = 0; i < pre.length; i++) {
-                    out[i] = activation.apply(pre[i]);
-                }
+                return f.apply(v);
         }
     }
 

@@ -66,7 +66,7 @@ public final class JitCompiler {
         if (target != source.backend()) {
             stages = moveTo(stages, target, source.numericType());
         }
-        return new Program<>(graph, stages, version);
+        return new Program<>(graph, stages, version, target);
     }
 
     /**

@@ -4,7 +4,11 @@ import dev.loradrop.api.Activation;
 import dev.loradrop.api.ComputationGraph;
 import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.ComputeBackend;
+import dev.loradrop.api.spi.PreparedLinear;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -14,15 +18,39 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class Program<T extends Number> {
 
     private final ComputationGraph graph;
+    /** What each stage computes; their tensors are closed once prepared. */
     private final List<FoldedStage<T>> stages;
+    /** Each stage prepared on the backend, null for an identity stage. */
+    private final List<PreparedLinear<T>> prepared;
     private final long version;
     /** Twice the number of calls in flight, plus 1 once retired. */
     private final AtomicInteger state = new AtomicInteger();
 
-    Program(ComputationGraph graph, List<FoldedStage<T>> stages, long version) {
+    /**
+     * Prepares each dense stage on the backend ({@link ComputeBackend#prepareLinear}) and closes
+     * its folded tensors, which the prepared stage no longer needs; identity stages keep theirs. On
+     * failure closes everything.
+     *
+     * @param stages folded stages on {@code backend}, which this takes over
+     */
+    Program(ComputationGraph graph, List<FoldedStage<T>> stages, long version,
+            ComputeBackend backend) {
         this.graph = graph;
         this.stages = List.copyOf(stages);
         this.version = version;
+        List<PreparedLinear<T>> prepared = new ArrayList<>();
+        try {
+            for (FoldedStage<T> s : stages) {
+                prepared.add(s.weight() == null ? null : backend.prepareLinear(s.weight(),
+                        s.bias(), s.activation(), s.outputSize(), s.inputSize()));
+            }
+        } catch (RuntimeException e) {
+            prepared.stream().filter(Objects::nonNull).forEach(PreparedLinear::close);
+            stages.forEach(FoldedStage::close);
+            throw e;
+        }
+        stages.stream().filter(st -> st.weight() != null).forEach(FoldedStage::close);
+        this.prepared = Collections.unmodifiableList(prepared);
     }
 
     ComputationGraph graph() {
@@ -72,7 +100,8 @@ final class Program<T extends Number> {
     }
 
     private void free() {
-        stages.forEach(FoldedStage::close);
+        prepared.stream().filter(Objects::nonNull).forEach(PreparedLinear::close);
+        stages.stream().filter(st -> st.weight() == null).forEach(FoldedStage::close);
     }
 
     /**
@@ -94,17 +123,17 @@ final class Program<T extends Number> {
             }
             Tensor<T> y = backend.allocate(x.type(), outShape);
             try {
-                if (s.weight() != null) {
-                    backend.gemm(false, true, rows, s.outputSize(), s.inputSize(), 1.0, cur,
-                            s.weight(), 0.0, y);
+                PreparedLinear<T> linear = prepared.get(i);
+                if (linear != null) {
+                    linear.apply(rows, cur, y);
                 } else {
                     backend.copy(cur, 0, y, 0, y.size());
-                }
-                if (s.bias() != null) {
-                    backend.addBias(y, s.bias());
-                }
-                if (s.activation() != Activation.IDENTITY) {
-                    backend.activate(s.activation(), y, y);
+                    if (s.bias() != null) {
+                        backend.addBias(y, s.bias());
+                    }
+                    if (s.activation() != Activation.IDENTITY) {
+                        backend.activate(s.activation(), y, y);
+                    }
                 }
             } catch (RuntimeException e) {
                 y.close();
