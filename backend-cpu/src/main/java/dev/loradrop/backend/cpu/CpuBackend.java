@@ -45,6 +45,8 @@ public final class CpuBackend implements ComputeBackend {
     private final int threads;
     private final Kernels kernels;
     private final GemmEngine gemm;
+    /** Masks of at least this many 64-bit words (64 Ki elements) are generated in parallel. */
+    private static final int PARALLEL_MASK_WORDS = 1024;
     private final ArrayPool pool = new ArrayPool(ArrayPool.DEFAULT_MAX_BYTES);
     private final Live live = new Live();
     private volatile boolean closed;
@@ -496,7 +498,17 @@ public final class CpuBackend implements ComputeBackend {
         ensureOpen("generateMask");
         CpuBitMask bm = mask(mask, "mask");
         long threshold = MaskStream.keepThreshold(dropoutRate);
-        MaskStream.fill(bm.words(), seed, stream, step, bm.size(), threshold);
+        long[] words = bm.words();
+        int size = bm.size();
+        int count = (size + 63) >>> 6;
+        // Philox is counter-based: word ranges are independent, so the threads split them.
+        int parts = count >= PARALLEL_MASK_WORDS ? gemm.threads() : 1;
+        if (parts == 1) {
+            MaskStream.fill(words, seed, stream, step, size, threshold);
+        } else {
+            gemm.forEachPart(parts, part -> MaskStream.fillWords(words, part * count / parts,
+                    (part + 1) * count / parts, seed, stream, step, size, threshold));
+        }
     }
 
     @Override

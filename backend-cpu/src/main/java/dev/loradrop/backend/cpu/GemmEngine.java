@@ -208,6 +208,30 @@ final class GemmEngine implements AutoCloseable {
     }
 
     /**
+     * Runs {@code body.accept(part)} for every {@code part < parts} on the worker threads when they
+     * are free, otherwise one after another on the calling thread; for work other than GEMM that
+     * splits into independent parts.
+     */
+    void forEachPart(int parts, IntConsumer body) {
+        if (pool != null && parts > 1 && lock.tryLock()) {
+            try {
+                pool.run(parts, body);
+            } finally {
+                lock.unlock();
+            }
+        } else {
+            for (int part = 0; part < parts; part++) {
+                body.accept(part);
+            }
+        }
+    }
+
+    /** @return the threads a {@link #forEachPart} call can use at once */
+    int threads() {
+        return pool == null ? 1 : pool.size();
+    }
+
+    /**
      * @return the shared problem with the lock held, or, when another thread holds it, a problem of
      *     the caller's own that runs on the calling thread alone
      */

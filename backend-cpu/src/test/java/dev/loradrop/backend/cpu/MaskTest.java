@@ -53,6 +53,21 @@ class MaskTest {
         }
     }
 
+    /** Large masks are split between the worker threads; the bits must not change. */
+    @Test
+    void largeMasksSplitBetweenThreadsEqualTheReferenceStream() {
+        try (CpuBackend threaded = (CpuBackend) new CpuBackendProvider().create(
+                dev.loradrop.api.spi.BackendConfig.defaults().withThreads(3))) {
+            for (int size : new int[] {64 * 1024, 64 * 4096 + 37, 3 * 65536 - 1}) {
+                try (BitMask mask = threaded.allocateMask(size)) {
+                    threaded.generateMask(mask, 0x5EEDL, 2, 11, 0.3);
+                    assertThat(mask.toLongArray()).as("size=%d", size)
+                            .containsExactly(MaskStream.reference(0x5EEDL, 2, 11, size, 0.3));
+                }
+            }
+        }
+    }
+
     @Test
     void zeroRateKeepsEverythingAndBitsPastSizeAreZero() {
         try (BitMask mask = backend.allocateMask(70)) {
