@@ -10,13 +10,25 @@ import java.util.function.IntConsumer;
  * Blocked, packed, multi-threaded GEMM in the style of BLIS/GotoBLAS: {@code C = alpha op(A) op(B)
  * + beta C}, row-major.
  *
- * <p>Loops, outermost first: column panels of {@code NC} (each thread owns a contiguous range of
- * columns, a multiple of {@code NR}), depth blocks of {@code KC} (B packed once per block), row
- * blocks of {@code MC} (A packed), then {@code NR}-column and {@code MR}-row strips handed to the
- * {@link TileKernel}. Transposition is handled while packing, so one micro-kernel serves every
- * transpose combination. Packing buffers are per thread and reused: a steady-state call allocates
- * nothing. Every element is accumulated in the same order whatever the thread count, so results
- * are identical for any number of threads.
+ * <p>Two loop orders, both accumulating every element of C over the same depth blocks in the same
+ * order, so that results are identical whatever the thread count and whichever order runs:
+ * <ul>
+ *   <li><b>Panels</b> (the general case). Column panels of {@code NC}, depth blocks of {@code KC}:
+ *       the threads pack the block's panel of B between them into one shared buffer, meet at a
+ *       barrier, then claim tasks from a ticket counter (a row block of {@code MC}, whose A each
+ *       task packs; or, when A has too few row blocks to go round, a chunk of the panel's columns
+ *       for the one row block), and meet again before the next depth block. A thread the machine
+ *       slows down simply claims fewer tasks.</li>
+ *   <li><b>Strips</b>, for a skinny A times a transposed B (a layer's forward pass {@code x W^T}
+ *       at training batch sizes) and for {@link #linear}. Each thread packs all of A's rows (in
+ *       blocks of {@link #STRIP_ROWS_PER_BLOCK} for {@code linear}), then claims {@code NR}-wide
+ *       strips of B and runs each through all its depth blocks: the strip's rows of W are read
+ *       front to back, which the hardware prefetches well, and its packed copy (made right before
+ *       use, or once by {@link #packWeights}) stays in L1.</li>
+ * </ul>
+ * The {@link TileKernel} multiplies one {@code MR x NR} tile; transposition is handled while
+ * packing, so one micro-kernel serves every transpose combination. Packing buffers are per thread
+ * and reused: a steady-state call allocates nothing.
  *
  * <p>Safe for concurrent callers: one call at a time uses the worker threads and the reusable
  * buffers; a call that finds them busy runs on its own thread with buffers of its own.
@@ -211,8 +223,14 @@ final class GemmEngine implements AutoCloseable {
      * Runs {@code body.accept(part)} for every {@code part < parts} on the worker threads when they
      * are free, otherwise one after another on the calling thread; for work other than GEMM that
      * splits into independent parts.
+     *
+     * @param parts at most {@link #threads()}
      */
     void forEachPart(int parts, IntConsumer body) {
+        if (parts > threads()) {
+            throw new IllegalArgumentException("parts: expected at most " + threads()
+                    + " (the threads), got " + parts);
+        }
         if (pool != null && parts > 1 && lock.tryLock()) {
             try {
                 pool.run(parts, body);
@@ -244,8 +262,11 @@ final class GemmEngine implements AutoCloseable {
             Space own = p == shared ? spaces[0] : new Space();
             p.parts = p != shared || pool == null || (long) p.m * p.n * p.k < PARALLEL_THRESHOLD ? 1
                     : pool.size();
-            int nr = p.fc != null ? kernel.floatCols() : kernel.doubleCols();
-            p.start(own, KC * nr * Math.min(NC_STRIPS, (p.n + nr - 1) / nr));
+            boolean floats = p.fc != null;
+            int nr = floats ? kernel.floatCols() : kernel.doubleCols();
+            p.strips = floats ? p.fpacked != null || streamsB(p, kernel.floatRows(), 4)
+                    : p.dpacked != null || streamsB(p, kernel.doubleRows(), 8);
+            p.start(own, p.strips ? 0 : KC * nr * Math.min(NC_STRIPS, (p.n + nr - 1) / nr));
             if (p.parts == 1) {
                 run(p, 0, own);
             } else {
@@ -300,7 +321,7 @@ final class GemmEngine implements AutoCloseable {
     private void runFloat(Problem p, int part, Space s) {
         int mr = kernel.floatRows();
         int nr = kernel.floatCols();
-        if (p.fpacked != null || streamsB(p, mr, 4)) {
+        if (p.strips) {
             // Rows in blocks; each thread packs a block of A whole, then takes B strips one at a
             // time (prepacked, or packed right before use) through all their depth blocks.
             int block = p.fpacked != null ? STRIP_ROWS_PER_BLOCK : p.m;
@@ -391,7 +412,7 @@ final class GemmEngine implements AutoCloseable {
     private void runDouble(Problem p, int part, Space s) {
         int mr = kernel.doubleRows();
         int nr = kernel.doubleCols();
-        if (p.dpacked != null || streamsB(p, mr, 8)) {
+        if (p.strips) {
             // Rows in blocks; each thread packs a block of A whole, then takes B strips one at a
             // time (prepacked, or packed right before use) through all their depth blocks.
             int block = p.dpacked != null ? STRIP_ROWS_PER_BLOCK : p.m;
@@ -666,6 +687,8 @@ final class GemmEngine implements AutoCloseable {
         int n;
         int k;
         int parts;
+        /** Whether the strips loop order runs (else the panels one). */
+        boolean strips;
         /** The buffers whose packed B panel all parts share. */
         Space own;
         float[] fa;
