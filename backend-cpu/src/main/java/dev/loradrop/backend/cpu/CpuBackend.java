@@ -8,6 +8,7 @@ import static dev.loradrop.api.spi.Checks.requireMatrix;
 import static dev.loradrop.api.spi.Checks.requireMultiple;
 import static dev.loradrop.api.spi.Checks.requireNonNegative;
 import static dev.loradrop.api.spi.Checks.requireSameSize;
+import static dev.loradrop.api.spi.Checks.requireSize;
 import static dev.loradrop.api.spi.Checks.sameType;
 import static dev.loradrop.api.spi.Checks.shapeCopy;
 import static dev.loradrop.api.spi.Checks.sizeOf;
@@ -313,7 +314,7 @@ public final class CpuBackend implements ComputeBackend {
         CpuTensor<?> tb = bias == null ? null : tensor(bias, "bias");
         if (tb != null) {
             sameType(tw, "weight", tb, "bias");
-            requireMatrix(tb, "bias", "1", 1, "out", out);
+            requireSize(tb, "bias", out, "out");
         }
         return register(new Linear<>(weight.type(), tw, tb, activation, out, in));
     }
