@@ -17,7 +17,7 @@ fi
 out=${BENCH_OUT:-$(mktemp -d)}
 mkdir -p "$out"
 if [[ $# -eq 0 ]]; then
-  set -- -f 1 -wi 2 -w 2s -i 3 -r 3s
+  set -- -f 1 -wi 2 -w 2s -i 5 -r 3s
 fi
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 java -jar "$jar" 'GemmBenchmark|LoRADropStepBenchmark|MaskBenchmark' "$@" -prof gc \
