@@ -1,5 +1,6 @@
 package dev.loradrop.api.spi;
 
+import dev.loradrop.api.Activation;
 import dev.loradrop.api.BitMask;
 import dev.loradrop.api.Tensor;
 import java.util.Arrays;
@@ -102,6 +103,50 @@ public final class Checks {
             throw new IllegalArgumentException(outName + ": expected a tensor other than "
                     + inName + " (they may not alias), got the same tensor");
         }
+    }
+
+    /**
+     * The argument checks of {@link ComputeBackend#prepareLinear}, ownership aside.
+     *
+     * @param weight {@code out * in} elements
+     * @param bias {@code out} elements of the weight's type, or null
+     * @param activation not null
+     * @param out rows of the weight
+     * @param in columns of the weight
+     * @throws NullPointerException for a null weight or activation
+     * @throws IllegalArgumentException naming the argument otherwise
+     */
+    public static void linearArguments(Tensor<?> weight, Tensor<?> bias, Activation activation,
+                                       int out, int in) {
+        Objects.requireNonNull(weight, "weight");
+        Objects.requireNonNull(activation, "activation");
+        requireNonNegative("out", out);
+        requireNonNegative("in", in);
+        requireMatrix(weight, "weight", "out", out, "in", in);
+        if (bias != null) {
+            sameType(weight, "weight", bias, "bias");
+            requireSize(bias, "bias", out, "out");
+        }
+    }
+
+    /**
+     * The argument checks of {@link PreparedLinear#apply}, ownership and types aside.
+     *
+     * @param rows rows, {@code >= 0}
+     * @param x {@code rows * in} elements
+     * @param y {@code rows * out} elements, not {@code x}
+     * @param in the prepared input size
+     * @param out the prepared output size
+     * @throws NullPointerException for a null tensor
+     * @throws IllegalArgumentException naming the argument otherwise
+     */
+    public static void linearCall(int rows, Tensor<?> x, Tensor<?> y, int in, int out) {
+        requireNonNegative("rows", rows);
+        Objects.requireNonNull(x, "x");
+        Objects.requireNonNull(y, "y");
+        requireMatrix(x, "x", "rows", rows, "inputSize", in);
+        requireMatrix(y, "y", "rows", rows, "outputSize", out);
+        requireDistinct(y, "y", x, "x");
     }
 
     /**

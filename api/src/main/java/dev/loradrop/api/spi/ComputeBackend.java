@@ -256,15 +256,7 @@ public interface ComputeBackend extends AutoCloseable {
     default <T extends Number> PreparedLinear<T> prepareLinear(Tensor<T> weight, Tensor<T> bias,
                                                                Activation activation, int out,
                                                                int in) {
-        java.util.Objects.requireNonNull(weight, "weight");
-        java.util.Objects.requireNonNull(activation, "activation");
-        Checks.requireNonNegative("out", out);
-        Checks.requireNonNegative("in", in);
-        Checks.requireSize(weight, "weight", (long) out * in, "out * in");
-        if (bias != null) {
-            Checks.sameType(weight, "weight", bias, "bias");
-            Checks.requireSize(bias, "bias", out, "out");
-        }
+        Checks.linearArguments(weight, bias, activation, out, in);
         return new GemmLinear<>(this, weight, bias, activation, out, in);
     }
 

@@ -58,12 +58,7 @@ final class GemmLinear<T extends Number> implements PreparedLinear<T> {
         if (closed) {
             throw new IllegalStateException("this prepared linear is closed");
         }
-        Checks.requireNonNegative("rows", rows);
-        java.util.Objects.requireNonNull(x, "x");
-        java.util.Objects.requireNonNull(y, "y");
-        Checks.requireDistinct(y, "y", x, "x");
-        Checks.requireSize(x, "x", (long) rows * in, "rows * inputSize");
-        Checks.requireSize(y, "y", (long) rows * out, "rows * outputSize");
+        Checks.linearCall(rows, x, y, in, out);
         backend.gemm(false, true, rows, out, in, 1.0, x, weight, 0.0, y);
         if (bias != null && rows > 0) {
             backend.addBias(y, bias);

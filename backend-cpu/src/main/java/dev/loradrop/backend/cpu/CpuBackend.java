@@ -1,6 +1,8 @@
 package dev.loradrop.backend.cpu;
 
 import static dev.loradrop.api.spi.Checks.checkRange;
+import static dev.loradrop.api.spi.Checks.linearArguments;
+import static dev.loradrop.api.spi.Checks.linearCall;
 import static dev.loradrop.api.spi.Checks.owned;
 import static dev.loradrop.api.spi.Checks.requireDistinct;
 import static dev.loradrop.api.spi.Checks.requireLength;
@@ -8,7 +10,6 @@ import static dev.loradrop.api.spi.Checks.requireMatrix;
 import static dev.loradrop.api.spi.Checks.requireMultiple;
 import static dev.loradrop.api.spi.Checks.requireNonNegative;
 import static dev.loradrop.api.spi.Checks.requireSameSize;
-import static dev.loradrop.api.spi.Checks.requireSize;
 import static dev.loradrop.api.spi.Checks.sameType;
 import static dev.loradrop.api.spi.Checks.shapeCopy;
 import static dev.loradrop.api.spi.Checks.sizeOf;
@@ -306,16 +307,9 @@ public final class CpuBackend implements ComputeBackend {
                                                               Activation activation, int out,
                                                               int in) {
         ensureOpen("prepareLinear");
-        Objects.requireNonNull(activation, "activation");
-        requireNonNegative("out", out);
-        requireNonNegative("in", in);
         CpuTensor<?> tw = tensor(weight, "weight");
-        requireMatrix(tw, "weight", "out", out, "in", in);
         CpuTensor<?> tb = bias == null ? null : tensor(bias, "bias");
-        if (tb != null) {
-            sameType(tw, "weight", tb, "bias");
-            requireSize(tb, "bias", out, "out");
-        }
+        linearArguments(tw, tb, activation, out, in);
         return register(new Linear<>(weight.type(), tw, tb, activation, out, in));
     }
 
@@ -378,7 +372,6 @@ public final class CpuBackend implements ComputeBackend {
             float[] w = fw;
             double[] w64 = dw;
             ensureOpen("apply");
-            requireNonNegative("rows", rows);
             CpuTensor<?> tx = tensor(x, "x");
             CpuTensor<?> ty = tensor(y, "y");
             if (tx.type() != type) {
@@ -386,9 +379,7 @@ public final class CpuBackend implements ComputeBackend {
                         + " (the type of the prepared weight), got " + tx.type());
             }
             sameType(tx, "x", ty, "y");
-            requireMatrix(tx, "x", "rows", rows, "inputSize", in);
-            requireMatrix(ty, "y", "rows", rows, "outputSize", out);
-            requireDistinct(ty, "y", tx, "x");
+            linearCall(rows, tx, ty, in, out);
             if (w != null) {
                 gemm.linear(rows, out, in, tx.floats(), w, fb, activation, ty.floats());
             } else {
