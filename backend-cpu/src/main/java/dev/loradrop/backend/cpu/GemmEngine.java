@@ -17,7 +17,9 @@ import java.util.function.IntConsumer;
  *       the threads pack the block's panel of B between them into one shared buffer, meet at a
  *       barrier, then claim tasks from a ticket counter (a row block of {@code MC}, whose A each
  *       task packs; or, when A has too few row blocks to go round, a chunk of the panel's columns
- *       for the one row block), and meet again before the next depth block. A thread the machine
+ *       for the one row block), and meet again before the next depth block. A task runs its tiles
+ *       a row of tiles at a time, so that C is read and written along its rows, which the hardware
+ *       prefetches. A thread the machine
  *       slows down simply claims fewer tasks.</li>
  *   <li><b>Strips</b>, for a skinny A times a transposed B (a layer's forward pass {@code x W^T}
  *       at training batch sizes) and for {@link #linear}. Each thread packs all of A's rows (in
@@ -394,12 +396,14 @@ final class GemmEngine implements AutoCloseable {
                     int c = task % chunks;
                     int jr0 = c * strips / chunks * nr;
                     int jr1 = Math.min(ncb, (c + 1) * strips / chunks * nr);
-                    for (int jr = jr0; jr < jr1; jr += nr) {
-                        int cols = Math.min(nr, ncb - jr);
-                        int pb0 = (jr / nr) * kc * nr;
-                        for (int ir = 0; ir < mcb; ir += mr) {
-                            kernel.tile(kc, s.fpa, (ir / mr) * kc * mr, pb, pb0, p.fc,
-                                    (ic + ir) * p.n + jc + jr, p.n, Math.min(mr, mcb - ir), cols,
+                    // A row of tiles at a time: C is then read and written along its rows, which
+                    // the hardware prefetches (a column of tiles first touched mr rows at a time).
+                    for (int ir = 0; ir < mcb; ir += mr) {
+                        int pa0 = (ir / mr) * kc * mr;
+                        int rows = Math.min(mr, mcb - ir);
+                        for (int jr = jr0; jr < jr1; jr += nr) {
+                            kernel.tile(kc, s.fpa, pa0, pb, (jr / nr) * kc * nr, p.fc,
+                                    (ic + ir) * p.n + jc + jr, p.n, rows, Math.min(nr, ncb - jr),
                                     p.falpha, p.fbeta, first, s.facc);
                         }
                     }
@@ -485,12 +489,14 @@ final class GemmEngine implements AutoCloseable {
                     int c = task % chunks;
                     int jr0 = c * strips / chunks * nr;
                     int jr1 = Math.min(ncb, (c + 1) * strips / chunks * nr);
-                    for (int jr = jr0; jr < jr1; jr += nr) {
-                        int cols = Math.min(nr, ncb - jr);
-                        int pb0 = (jr / nr) * kc * nr;
-                        for (int ir = 0; ir < mcb; ir += mr) {
-                            kernel.tile(kc, s.dpa, (ir / mr) * kc * mr, pb, pb0, p.dc,
-                                    (ic + ir) * p.n + jc + jr, p.n, Math.min(mr, mcb - ir), cols,
+                    // A row of tiles at a time: C is then read and written along its rows, which
+                    // the hardware prefetches (a column of tiles first touched mr rows at a time).
+                    for (int ir = 0; ir < mcb; ir += mr) {
+                        int pa0 = (ir / mr) * kc * mr;
+                        int rows = Math.min(mr, mcb - ir);
+                        for (int jr = jr0; jr < jr1; jr += nr) {
+                            kernel.tile(kc, s.dpa, pa0, pb, (jr / nr) * kc * nr, p.dc,
+                                    (ic + ir) * p.n + jc + jr, p.n, rows, Math.min(nr, ncb - jr),
                                     p.dalpha, p.dbeta, first, s.dacc);
                         }
                     }
