@@ -17,10 +17,9 @@ import java.util.function.IntConsumer;
  *       the threads pack the block's panel of B between them into one shared buffer, meet at a
  *       barrier, then claim tasks from a ticket counter (a row block of {@code MC}, whose A each
  *       task packs; or, when A has too few row blocks to go round, a chunk of the panel's columns
- *       for the one row block), and meet again before the next depth block. A task runs its tiles
- *       a row of tiles at a time, so that C is read and written along its rows, which the hardware
- *       prefetches. A thread the machine
- *       slows down simply claims fewer tasks.</li>
+ *       for the one row block), and meet again before the next depth block. A thread the machine
+ *       slows down simply claims fewer tasks. A task runs its tiles a row of tiles at a time, so
+ *       that C is read and written along its rows, which the hardware prefetches.</li>
  *   <li><b>Strips</b>, for a skinny A times a transposed B (a layer's forward pass {@code x W^T}
  *       at training batch sizes) and for {@link #linear}. Each thread packs all of A's rows (in
  *       blocks of {@link #STRIP_ROWS_PER_BLOCK} for {@code linear}), then claims {@code NR}-wide
@@ -397,7 +396,8 @@ final class GemmEngine implements AutoCloseable {
                     int jr0 = c * strips / chunks * nr;
                     int jr1 = Math.min(ncb, (c + 1) * strips / chunks * nr);
                     // A row of tiles at a time: C is then read and written along its rows, which
-                    // the hardware prefetches (a column of tiles first touched mr rows at a time).
+                    // the hardware prefetches. Going down a column of tiles instead touches C in
+                    // mr-row pieces far apart, and made sgemm 2048^3 a fifth slower.
                     for (int ir = 0; ir < mcb; ir += mr) {
                         int pa0 = (ir / mr) * kc * mr;
                         int rows = Math.min(mr, mcb - ir);
@@ -490,7 +490,8 @@ final class GemmEngine implements AutoCloseable {
                     int jr0 = c * strips / chunks * nr;
                     int jr1 = Math.min(ncb, (c + 1) * strips / chunks * nr);
                     // A row of tiles at a time: C is then read and written along its rows, which
-                    // the hardware prefetches (a column of tiles first touched mr rows at a time).
+                    // the hardware prefetches. Going down a column of tiles instead touches C in
+                    // mr-row pieces far apart, and made sgemm 2048^3 a fifth slower.
                     for (int ir = 0; ir < mcb; ir += mr) {
                         int pa0 = (ir / mr) * kc * mr;
                         int rows = Math.min(mr, mcb - ir);
