@@ -40,9 +40,10 @@ class GemmPathsTest {
                 }
             }
         }
-        // Shapes that cross every blocking boundary at once (KC 256, MC 72, NR 16 or 32).
-        out.add(Arguments.of(257, 300, 600, false, false));
-        out.add(Arguments.of(100, 1024, 513, true, true));
+        // Shapes that cross every blocking boundary at once (KC 512, MC 72, NC 128 strips of NR 16
+        // or 32 floats, 8 or 16 doubles).
+        out.add(Arguments.of(257, 2100, 600, false, false));
+        out.add(Arguments.of(100, 1100, 1025, true, true));
         return out.stream();
     }
 
@@ -90,7 +91,7 @@ class GemmPathsTest {
     void theStreamedAndPanelLoopOrdersGiveTheSameBits() {
         SplittableRandom r = new SplittableRandom(11);
         int n = 300;
-        int k = 600;
+        int k = 1100; // more than one depth block of either type
         double[] a = random(r, 257 * k);
         double[] b = random(r, n * k);
         for (TileKernel path : paths()) {
