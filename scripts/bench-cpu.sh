@@ -5,6 +5,7 @@
 #                          p = 0.1) and inference at (64, 4096, 4096, 16), (32, 1024, 1024, 8) and
 #                          (256, 768, 768, 8)
 #   MaskBenchmark          a 64 x 4096 ELEMENT mask alone
+# Each cpu case runs right before its nd4j peer (JMH orders cases by parameter name; see `via`).
 # About 8 minutes with the defaults. Usage: scripts/bench-cpu.sh [JMH options], which replace the
 # defaults below. Prints a table of ratios (cpu / nd4j, same run) and GFLOP/s; the share of the
 # peak is against 440 GFLOP/s, the float32 FMA peak of 2 AVX-512 cores.
@@ -30,16 +31,16 @@ awk -F, '
   NR == 1 { for (i = 1; i <= NF; i++) col[unq($i)] = i; next }
   {
     name = unq($col["Benchmark"]); score = unq($col["Score"]) + 0
-    impl = unq($col["Param: impl"])
+    via = unq($col["Param: via"])
     metric = ""
     if (index(name, ":") > 0) { metric = substr(name, index(name, ":") + 1); name = substr(name, 1, index(name, ":") - 1) }
     sub(/^dev\.loradrop\.benchmarks\./, "", name)
     key = name
     if ("Param: size" in col && unq($col["Param: size"]) != "") key = key " " unq($col["Param: type"]) " n=" unq($col["Param: size"])
     if ("Param: shape" in col && unq($col["Param: shape"]) != "") key = key " " unq($col["Param: mode"]) " " unq($col["Param: shape"])
-    if (metric == "gc.alloc.rate.norm") { alloc[key, impl] = score; next }
+    if (metric == "gc.alloc.rate.norm") { alloc[key, via] = score; next }
     if (metric != "") next
-    s[key, impl] = score; unit[key] = unq($col["Unit"]); keys[key] = 1
+    s[key, via] = score; unit[key] = unq($col["Unit"]); keys[key] = 1
     sz[key] = unq($col["Param: size"]) + 0
   }
   END {

@@ -21,8 +21,8 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * Square GEMM {@code C = A B} on the loradrop CPU backend ({@code impl = cpu}, 2 threads) and on
- * raw ND4J ({@code impl = nd4j}: {@code Nd4j.gemm} into an F-order result, OpenBLAS with
+ * Square GEMM {@code C = A B} on the loradrop CPU backend ({@code via = cpu}, 2 threads) and on
+ * raw ND4J ({@code via = nd4j}: {@code Nd4j.gemm} into an F-order result, OpenBLAS with
  * {@code OMP_NUM_THREADS} threads), in one run. GFLOP/s = {@code 2 n^3} times the throughput.
  */
 @State(Scope.Benchmark)
@@ -38,9 +38,14 @@ public class GemmBenchmark {
     @Param({"float", "double"})
     public String type;
 
-    /** cpu: loradrop's pure-Java backend; nd4j: raw ND4J. */
+    /**
+     * cpu: loradrop's pure-Java backend; nd4j: raw ND4J. Named to sort after the other parameters:
+     * JMH runs the combinations in the order of the parameters' names, the first varying slowest,
+     * so each cpu case is followed directly by its nd4j peer, and the two see the machine at
+     * nearly the same time (this machine's speed drifts over minutes).
+     */
     @Param({"cpu", "nd4j"})
-    public String impl;
+    public String via;
 
     /** Worker threads of the CPU backend. */
     @Param({"2"})
@@ -60,7 +65,7 @@ public class GemmBenchmark {
         NumericType<?> t = type.equals("float") ? NumericType.FLOAT32 : NumericType.FLOAT64;
         double[] av = Inputs.uniform(size * size, 1);
         double[] bv = Inputs.uniform(size * size, 2);
-        if (impl.equals("cpu")) {
+        if (via.equals("cpu")) {
             backend = BackendRegistry.discover().create("cpu",
                     BackendConfig.defaults().withThreads(threads));
             a = backend.upload(t, av, size, size);

@@ -27,8 +27,8 @@ import org.openjdk.jmh.annotations.TearDown;
 /**
  * One LoRA-drop step of a frozen {@code in -> out} dense layer, FLOAT32, p = 0.1, FEATURE masks:
  * {@code mode = train} is forward + backward (gradients of A, B and the input), {@code mode =
- * infer} the inference forward. {@code impl = cpu}: {@link LoRADropAdapter} on loradrop's CPU
- * backend (2 threads); {@code impl = nd4j}: the same work composed from raw ND4J calls
+ * infer} the inference forward. {@code via = cpu}: {@link LoRADropAdapter} on loradrop's CPU
+ * backend (2 threads); {@code via = nd4j}: the same work composed from raw ND4J calls
  * ({@code Nd4j.gemm} into preallocated F-order results, a Bernoulli mask drawn by ND4J).
  */
 @State(Scope.Benchmark)
@@ -44,9 +44,14 @@ public class LoRADropStepBenchmark {
     @Param({"train", "infer"})
     public String mode;
 
-    /** cpu: loradrop's pure-Java backend; nd4j: raw ND4J. */
+    /**
+     * cpu: loradrop's pure-Java backend; nd4j: raw ND4J. Named to sort after the other parameters:
+     * JMH runs the combinations in the order of the parameters' names, the first varying slowest,
+     * so each cpu case is followed directly by its nd4j peer, and the two see the machine at
+     * nearly the same time (this machine's speed drifts over minutes).
+     */
     @Param({"cpu", "nd4j"})
-    public String impl;
+    public String via;
 
     private static final double P = 0.1;
 
@@ -92,7 +97,7 @@ public class LoRADropStepBenchmark {
         double[] b = Inputs.scaled(Inputs.uniform(out * rank, 4), 0.1);
         double[] xv = Inputs.uniform(batch * in, 5);
         double[] gv = Inputs.uniform(batch * out, 6);
-        if (impl.equals("cpu")) {
+        if (via.equals("cpu")) {
             backend = BackendRegistry.discover().create("cpu",
                     BackendConfig.defaults().withThreads(2));
             DenseLayer<Float> dense = DenseLayer.fromWeights(backend, NumericType.FLOAT32, w,

@@ -22,17 +22,17 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * Mask generation alone, an ELEMENT mask of 64 x 4096 at p = 0.1: loradrop's bit-packed Philox
- * mask on the CPU backend ({@code impl = cpu}) against ND4J's Bernoulli draw into a float array
- * ({@code impl = nd4j}).
+ * mask on the CPU backend ({@code via = cpu}) against ND4J's Bernoulli draw into a float array
+ * ({@code via = nd4j}).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class MaskBenchmark {
 
-    /** cpu or nd4j. */
+    /** cpu or nd4j (named as in the other benchmarks). */
     @Param({"cpu", "nd4j"})
-    public String impl;
+    public String via;
 
     private static final int SIZE = 64 * 4096;
     private ComputeBackend backend;
@@ -43,7 +43,7 @@ public class MaskBenchmark {
     /** Allocates the mask. */
     @Setup(Level.Trial)
     public void setUp() {
-        if (impl.equals("cpu")) {
+        if (via.equals("cpu")) {
             backend = BackendRegistry.discover().create("cpu", BackendConfig.defaults());
             mask = backend.allocateMask(SIZE);
         } else {
