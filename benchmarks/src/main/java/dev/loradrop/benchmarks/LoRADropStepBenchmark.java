@@ -45,10 +45,8 @@ public class LoRADropStepBenchmark {
     public String mode;
 
     /**
-     * cpu: loradrop's pure-Java backend; nd4j: raw ND4J. Named to sort after the other parameters:
-     * JMH runs the combinations in the order of the parameters' names, the first varying slowest,
-     * so each cpu case is followed directly by its nd4j peer, and the two see the machine at
-     * nearly the same time (this machine's speed drifts over minutes).
+     * cpu: loradrop's pure-Java backend; nd4j: raw ND4J. Named to sort last, so that each cpu case
+     * runs right before its nd4j peer (see {@link GemmBenchmark#via}).
      */
     @Param({"cpu", "nd4j"})
     public String via;

@@ -30,7 +30,7 @@ import org.openjdk.jmh.annotations.TearDown;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class MaskBenchmark {
 
-    /** cpu or nd4j (named as in the other benchmarks). */
+    /** cpu or nd4j (named as in {@link GemmBenchmark#via}). */
     @Param({"cpu", "nd4j"})
     public String via;
 
