@@ -11,10 +11,7 @@
 # peak is against 440 GFLOP/s, the float32 FMA peak of 2 AVX-512 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-jar=benchmarks/target/benchmarks.jar
-if [[ ! -f "$jar" || -n "$(find benchmarks/src core/src api/src backend-cpu/src -newer "$jar" -type f -print -quit)" ]]; then
-  ./mvnw -B -q -pl benchmarks -am package -DskipTests
-fi
+source scripts/benchmarks-jar.sh
 out=${BENCH_OUT:-$(mktemp -d)}
 mkdir -p "$out"
 if [[ $# -eq 0 ]]; then

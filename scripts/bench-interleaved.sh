@@ -7,10 +7,7 @@
 # The JVM is $JAVA_HOME/bin/java when JAVA_HOME is set, else java on the PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-jar=benchmarks/target/benchmarks.jar
-if [[ ! -f "$jar" || -n "$(find benchmarks/src core/src api/src backend-cpu/src -newer "$jar" -type f -print -quit)" ]]; then
-  ./mvnw -B -q -pl benchmarks -am package -DskipTests
-fi
+source scripts/benchmarks-jar.sh
 threads=2
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do

@@ -7,10 +7,7 @@
 # Ratios come from one run, so they compare like with like on a noisy machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-jar=benchmarks/target/benchmarks.jar
-if [[ ! -f "$jar" || -n "$(find benchmarks/src core/src api/src backend-cpu/src -newer "$jar" -type f -print -quit)" ]]; then
-  ./mvnw -B -q -pl benchmarks -am package -DskipTests
-fi
+source scripts/benchmarks-jar.sh
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 if [[ $# -eq 0 ]]; then
