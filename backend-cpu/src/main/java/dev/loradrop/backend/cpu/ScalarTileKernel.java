@@ -43,6 +43,16 @@ final class ScalarTileKernel implements TileKernel {
     }
 
     @Override
+    public void copyRow(float[] src, int s, float[] dst, int d) {
+        System.arraycopy(src, s, dst, d, NR_F);
+    }
+
+    @Override
+    public void copyRow(double[] src, int s, double[] dst, int d) {
+        System.arraycopy(src, s, dst, d, NR_D);
+    }
+
+    @Override
     public void tile(int kc, float[] pa, int pa0, float[] pb, int pb0, float[] c, int c0, int ldc,
                      int rows, int cols, float alpha, float beta, boolean first,
                      float[] acc) {

@@ -51,6 +51,16 @@ interface TileKernel {
               int rows, int cols, double alpha, double beta, boolean first, double[] scratch);
 
     /**
+     * Copies {@link #floatCols()} adjacent elements, {@code src[s ...]} to {@code dst[d ...]}: one
+     * depth of one strip of packed B, which {@link GemmEngine} packs from an untransposed B with
+     * this.
+     */
+    void copyRow(float[] src, int s, float[] dst, int d);
+
+    /** The double twin of {@link #copyRow(float[], int, float[], int)}: {@link #doubleCols()} elements. */
+    void copyRow(double[] src, int s, double[] dst, int d);
+
+    /**
      * Merges accumulated products into C: on the first depth block {@code C = alpha * acc} (beta
      * 0, old C ignored) or {@code C = alpha * acc + beta * C}; on later blocks
      * {@code C = C + alpha * acc}. Every path merges with exactly these operations.
