@@ -7,9 +7,17 @@ import java.util.function.IntConsumer;
 /**
  * A fixed set of daemon threads that run parts {@code 1..parts-1} of a task while the calling
  * thread runs part 0. Made for many short, equal parts: dispatch allocates nothing, and workers
- * park between tasks. One task at a time (callers serialise).
+ * park between tasks (after a short spin). One task at a time (callers serialise).
  */
 final class WorkerPool implements AutoCloseable {
+
+    /**
+     * How long a thread that is out of work spins before it parks: long enough to catch the next
+     * task of a sequence (a training step's GEMMs, a benchmark's calls), short enough to waste
+     * little. Waking a parked worker took 0.1-0.4 ms on average on a 2-vCPU VM, and up to 5 ms;
+     * with the spin, sgemm 1024^3 ran 3 % faster.
+     */
+    private static final long SPIN_NANOS = 100_000;
 
     private final Thread[] workers;
     private final AtomicInteger remaining = new AtomicInteger();
@@ -67,8 +75,9 @@ final class WorkerPool implements AutoCloseable {
         } catch (Throwable t) {
             own = t;
         }
+        long deadline = System.nanoTime() + SPIN_NANOS;
         while (remaining.get() != 0) {
-            LockSupport.park(this);
+            pause(deadline);
         }
         Throwable t = own != null ? own : failure;
         if (t instanceof RuntimeException) {
@@ -82,8 +91,9 @@ final class WorkerPool implements AutoCloseable {
     private void work(int part) {
         int seen = 0;
         while (true) {
+            long deadline = System.nanoTime() + SPIN_NANOS;
             while (generation == seen && !closed) {
-                LockSupport.park(this);
+                pause(deadline);
             }
             if (closed) {
                 return;
@@ -100,6 +110,15 @@ final class WorkerPool implements AutoCloseable {
             if (remaining.decrementAndGet() == 0) {
                 LockSupport.unpark(caller);
             }
+        }
+    }
+
+    /** One step of a wait loop: spins until {@code deadline} ({@link System#nanoTime}), then parks. */
+    private void pause(long deadline) {
+        if (System.nanoTime() - deadline < 0) {
+            Thread.onSpinWait();
+        } else {
+            LockSupport.park(this);
         }
     }
 
