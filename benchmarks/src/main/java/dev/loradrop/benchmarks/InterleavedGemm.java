@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
 
 /**
  * Square GEMM on the loradrop CPU backend and on raw ND4J, one call of each in turn in one
- * process, so that both see the same machine from moment to moment. On a shared machine whose
+ * process, so that both see the same machine from moment to moment; each call after a pause, so
+ * that neither library's idle threads still spin into the other's call. On a shared machine whose
  * speed drifts over tens of seconds, this compares the two more fairly than JMH, which measures
  * one after the other. Not a JMH benchmark: no forks, no blackholes; the work is a 2 n^3 GEMM per
  * call, which nothing can eliminate.
@@ -41,6 +42,11 @@ public final class InterleavedGemm implements Callable<Integer> {
             + "OMP_NUM_THREADS sets ND4J's (default ${DEFAULT-VALUE})")
     int threads;
 
+    @Option(names = "--pause-ms", defaultValue = "300", description = "pause before each call, so "
+            + "that the other library's idle threads are asleep: OpenBLAS's worker spins for about "
+            + "100 ms after a call, a whole core busy (default ${DEFAULT-VALUE})")
+    long pauseMs;
+
     /** @param args see {@code --help} */
     public static void main(String[] args) {
         System.exit(new CommandLine(new InterleavedGemm()).execute(args));
@@ -52,6 +58,7 @@ public final class InterleavedGemm implements Callable<Integer> {
         require(size >= 1, "--size: expected at least 1, got " + size);
         require(calls >= 5, "--calls: expected at least 5, got " + calls);
         require(threads >= 1, "--threads: expected at least 1, got " + threads);
+        require(pauseMs >= 0, "--pause-ms: expected at least 0, got " + pauseMs);
         require(type.equals("float") || type.equals("double"),
                 "--type: expected float or double, got " + type);
         NumericType<?> t = type.equals("float") ? NumericType.FLOAT32 : NumericType.FLOAT64;
@@ -69,9 +76,11 @@ public final class InterleavedGemm implements Callable<Integer> {
             INDArray nb = Nd4j.create(bv, new long[] {size, size}, 'c').castTo(dt);
             INDArray nc = Nd4j.create(dt, new long[] {size, size}, 'f');
             for (int i = 0; i < calls; i++) {
+                pause();
                 long s = System.nanoTime();
                 backend.gemm(false, false, size, size, size, 1.0, a, b, 0.0, c);
                 cpu[i] = (System.nanoTime() - s) / 1e6;
+                pause();
                 s = System.nanoTime();
                 Nd4j.gemm(na, nb, nc, false, false, 1.0, 0.0);
                 nd4j[i] = (System.nanoTime() - s) / 1e6;
@@ -88,6 +97,15 @@ public final class InterleavedGemm implements Callable<Integer> {
                 gflop / nd4jMean * 1e3, median(nd4j, from));
         System.out.printf("cpu / nd4j throughput: %.2f%n", nd4jMean / cpuMean);
         return 0;
+    }
+
+    private void pause() {
+        try {
+            Thread.sleep(pauseMs);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
     }
 
     private void require(boolean ok, String message) {
