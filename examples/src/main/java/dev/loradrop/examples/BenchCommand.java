@@ -12,7 +12,10 @@ import dev.loradrop.core.loss.SoftmaxCrossEntropy;
 import dev.loradrop.core.optim.Adam;
 import dev.loradrop.examples.demo.Mlp;
 import java.io.PrintWriter;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -31,6 +34,12 @@ import picocli.CommandLine.Spec;
  * {@code loradrop bench}: the speed of a training step of the demo's MLP on a backend: full
  * training of the dense network, plain LoRA and LoRA-drop with each granularity, as steps per
  * second and as a ratio to plain LoRA in the same run. A quick check, not a JMH benchmark.
+ *
+ * <p>Every case is built and warmed up before any is timed, then the cases are timed in
+ * {@value #ROUNDS} interleaved rounds. Timing each case right after its own short warm-up
+ * measured the JIT compiler instead: the first cases ran up to 3.6 times slower than in steady
+ * state, which turned the ratios upside down (LoRA-drop FEATURE at 0.49x plain LoRA's time
+ * instead of 1.19x).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {
@@ -38,11 +47,16 @@ import picocli.CommandLine.Spec;
                     + " the chosen backend: the dense network fully trained, plain LoRA (p = 0)"
                     + " and LoRA-drop (p = 0.2) with each mask granularity; prints steps and"
                     + " images per second and the time of each relative to plain LoRA.",
+            "Every case is warmed up first, then the cases are timed in turns, so that the JIT"
+                    + " compiler and the machine's drift weigh on all of them alike.",
             "A quick check on one machine, not a JMH benchmark: compare ratios, not absolute"
                     + " figures."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:failure (no backend)", "2:usage error"})
 final class BenchCommand implements Callable<Integer> {
+
+    /** Timed turns per case: each case runs about steps / ROUNDS timed steps per turn. */
+    static final int ROUNDS = 5;
 
     private final Supplier<BackendRegistry> registry;
 
@@ -56,12 +70,14 @@ final class BenchCommand implements Callable<Integer> {
             description = "Images per step (default: ${DEFAULT-VALUE}).")
     private int batch;
 
-    @Option(names = "--steps", paramLabel = "<n>", defaultValue = "30",
-            description = "Timed steps per case (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", paramLabel = "<n>", defaultValue = "200",
+            description = "Timed steps per case, in " + ROUNDS + " turns (default:"
+                    + " ${DEFAULT-VALUE}).")
     private int steps;
 
-    @Option(names = "--warmup", paramLabel = "<n>", defaultValue = "10",
-            description = "Untimed steps first, for the JIT compiler (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", paramLabel = "<n>", defaultValue = "200",
+            description = "Untimed steps per case, all cases before any is timed, for the JIT"
+                    + " compiler (default: ${DEFAULT-VALUE}).")
     private int warmup;
 
     BenchCommand(Supplier<BackendRegistry> registry) {
@@ -88,60 +104,142 @@ final class BenchCommand implements Callable<Integer> {
                     g)));
         }
         int[] sizes = {784, 256, 128, 10};
+        List<Run> runs = new ArrayList<>();
         try (ComputeBackend backend = injector.getInstance(ComputeBackend.class)) {
             LoRADropFactory factory = injector.getInstance(LoRADropFactory.class);
-            out.printf("Backend %s, batch %d, %d timed steps after %d warm-up steps%n",
-                    backend.id(), batch, steps, warmup);
-            double[] seconds = new double[cases.size()];
-            List<Mlp.HostLayer> base;
-            try (SequentialModel<Float> dense = Mlp.create(factory, sizes, common.seed)) {
-                base = Mlp.weights(dense);
-                seconds[0] = time(dense, backend);
-            }
-            for (int i = 1; i < cases.size(); i++) {
-                try (SequentialModel<Float> model = Mlp.adapted(factory, base,
-                        cases.get(i).settings(), common.seed)) {
-                    seconds[i] = time(model, backend);
+            out.printf("Backend %s, batch %d: %d warm-up steps per case, then %d timed steps per"
+                    + " case in %d turns%n", backend.id(), batch, warmup, steps, ROUNDS);
+            try {
+                SequentialModel<Float> dense = Mlp.create(factory, sizes, common.seed);
+                List<Mlp.HostLayer> base;
+                try {
+                    base = Mlp.weights(dense);
+                    runs.add(new Run(dense, backend));
+                } catch (RuntimeException | Error e) {
+                    dense.close();
+                    throw e;
                 }
+                for (Case c : cases.subList(1, cases.size())) {
+                    SequentialModel<Float> model = Mlp.adapted(factory, base, c.settings(),
+                            common.seed);
+                    try {
+                        runs.add(new Run(model, backend));
+                    } catch (RuntimeException | Error e) {
+                        model.close();
+                        throw e;
+                    }
+                }
+                for (Run run : runs) {
+                    run.steps(warmup);
+                }
+                for (int round = 0; round < ROUNDS; round++) {
+                    int turn = steps * (round + 1) / ROUNDS - steps * round / ROUNDS;
+                    for (Run run : runs) {
+                        run.timed(turn);
+                    }
+                }
+            } finally {
+                List<Run> lastFirst = new ArrayList<>(runs);
+                Collections.reverse(lastFirst);
+                closeAll(lastFirst);
             }
             out.printf("%n| case | steps/s | images/s | time vs plain LoRA |%n"
                     + "| --- | ---: | ---: | ---: |%n");
             for (int i = 0; i < cases.size(); i++) {
+                double seconds = runs.get(i).seconds;
                 out.printf(Locale.ROOT, "| %s | %.1f | %.0f | %.2fx |%n", cases.get(i).name(),
-                        steps / seconds[i], steps * (double) batch / seconds[i],
-                        seconds[i] / seconds[1]);
+                        steps / seconds, steps * (double) batch / seconds,
+                        seconds / runs.get(1).seconds);
             }
             return CommandLine.ExitCode.OK;
         }
     }
 
-    private double time(SequentialModel<Float> model, ComputeBackend backend) {
-        Random random = new Random(common.seed);
-        float[] x = new float[batch * model.inputSize()];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = random.nextFloat();
-        }
-        int[] labels = random.ints(batch, 0, model.outputSize()).toArray();
-        SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy();
-        try (Adam adam = Adam.adam(1e-3);
-             Tensor<Float> input = backend.upload(x, batch, model.inputSize());
-             Tensor<Float> target = SoftmaxCrossEntropy.oneHot(backend, NumericType.FLOAT32,
-                     labels, model.outputSize());
-             Tensor<Float> gradient = backend.allocate(NumericType.FLOAT32, batch,
-                     model.outputSize())) {
-            model.setTrainingMode(true);
-            long start = 0;
-            for (int s = 0; s < warmup + steps; s++) {
-                if (s == warmup) {
-                    start = System.nanoTime();
+    /** Closes each in turn, all of them even if one fails; then rethrows the first failure. */
+    private static void closeAll(Iterable<? extends AutoCloseable> resources) {
+        RuntimeException failure = null;
+        for (AutoCloseable r : resources) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                if (failure == null) {
+                    failure = e instanceof RuntimeException re ? re
+                            : new IllegalStateException("closing " + r + " failed", e);
+                } else {
+                    failure.addSuppressed(e);
                 }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /**
+     * One case: its model (closed with the run), an optimiser, one fixed batch, and the time its
+     * timed steps have taken so far.
+     */
+    private final class Run implements AutoCloseable {
+
+        private final SequentialModel<Float> model;
+        private final SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy();
+        private final Adam adam = Adam.adam(1e-3);
+        /** What {@link #close} closes, the last made first; the model comes last. */
+        private final Deque<AutoCloseable> owned = new ArrayDeque<>();
+        private final Tensor<Float> input;
+        private final Tensor<Float> target;
+        private final Tensor<Float> gradient;
+        private double seconds;
+
+        /** On failure closes what it made, but not {@code model}. */
+        Run(SequentialModel<Float> model, ComputeBackend backend) {
+            this.model = model;
+            owned.push(adam);
+            try {
+                Random random = new Random(common.seed);
+                float[] x = new float[batch * model.inputSize()];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = random.nextFloat();
+                }
+                int[] labels = random.ints(batch, 0, model.outputSize()).toArray();
+                input = own(backend.upload(x, batch, model.inputSize()));
+                target = own(SoftmaxCrossEntropy.oneHot(backend, NumericType.FLOAT32, labels,
+                        model.outputSize()));
+                gradient = own(backend.allocate(NumericType.FLOAT32, batch, model.outputSize()));
+            } catch (RuntimeException | Error e) {
+                closeAll(owned);
+                throw e;
+            }
+            owned.addLast(model);
+            model.setTrainingMode(true);
+        }
+
+        private Tensor<Float> own(Tensor<Float> tensor) {
+            owned.push(tensor);
+            return tensor;
+        }
+
+        /** Runs {@code n} training steps. */
+        void steps(int n) {
+            for (int s = 0; s < n; s++) {
                 try (Tensor<Float> logits = model.forward(input)) {
                     loss.compute(logits, target, gradient);
                 }
                 model.backward(gradient).close();
                 adam.step(model);
             }
-            return (System.nanoTime() - start) / 1e9;
+        }
+
+        /** Runs {@code n} training steps and adds their time to {@link #seconds}. */
+        void timed(int n) {
+            long start = System.nanoTime();
+            steps(n);
+            seconds += (System.nanoTime() - start) / 1e9;
+        }
+
+        @Override
+        public void close() {
+            closeAll(owned);
         }
     }
 }

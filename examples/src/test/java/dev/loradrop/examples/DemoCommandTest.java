@@ -181,7 +181,8 @@ class DemoCommandTest {
         Result result = run("bench", "--steps", "2", "--warmup", "0", "--batch", "4");
 
         assertThat(result.exitCode()).as(result.err()).isZero();
-        assertThat(result.out()).contains("| LoRA r=8 (p=0) |").contains("| 1.00x |")
+        assertThat(result.out()).contains("0 warm-up steps per case, then 2 timed steps per case in 5 turns")
+                .contains("| LoRA r=8 (p=0) |").contains("| 1.00x |")
                 .contains("LoRA-drop r=8 p=0.2 FEATURE").contains("LoRA-drop r=8 p=0.2 RANK")
                 .contains("dense, all weights trained");
     }
