@@ -24,8 +24,10 @@ public interface ComputeBackendProvider {
     int priority();
 
     /**
-     * Checks whether the backend can run here. Cheap, idempotent, and never throws: every failure
-     * (missing native library, no device) is returned as {@link Availability#unavailable}.
+     * Checks whether the backend can run here. Idempotent, and never throws: every failure
+     * (missing native library, no device) is returned as {@link Availability#unavailable}. It may
+     * load native libraries: loradrop's registry calls it only when it needs the answer (a
+     * default choice stops at the first available backend by priority), and once.
      *
      * @return the availability and its reason
      */

@@ -27,10 +27,16 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Discovery runs once, when the registry is made ({@link #discover()}, {@link
  * #discover(ClassLoader)}, {@link #of(List)}): every provider is instantiated and asked for its
- * id, description, priority and {@link ComputeBackendProvider#probe() probe}. A provider that
- * cannot be loaded or that throws is kept in {@link #providers()} as failed, with the reason,
- * logged, and never selected. Two providers with the same id are rejected. The result is
- * immutable and the registry is safe to share between threads.
+ * id, description and priority. Probing is lazy: a provider's {@link
+ * ComputeBackendProvider#probe() probe} (which may load native libraries, as ND4J's and the
+ * OpenCL backend's do) runs the first time its availability is needed, once, and its answer is
+ * kept. Choosing by priority probes the providers from the highest priority down and stops at the
+ * first available one (and any tied with it); a named choice probes only that provider; {@link
+ * #providers()}, {@link #describe()} and the error that nothing is available probe them all. So
+ * the default choice of the CPU backend loads no other backend's natives. A provider that cannot
+ * be loaded or that throws is kept in {@link #providers()} as failed, with the reason, logged,
+ * and never selected. Two providers with the same id are rejected. The registry is immutable but
+ * for the probes' answers, and safe to share between threads.
  *
  * <p>Selection ({@link #select(String)}), first match wins:
  * <ol>
@@ -43,10 +49,10 @@ import org.slf4j.LoggerFactory;
  * {@link IllegalArgumentException}, one that is unavailable with {@link IllegalStateException};
  * there is no silent fallback to another backend. Ids are matched exactly (after trimming).
  *
- * <p>Logging (SLF4J, logger {@code dev.loradrop.core.backend.BackendRegistry}): when the registry
- * is made, one WARN line per failed provider and one INFO line per unavailable one, with the
- * reason; one INFO line per {@link #select} naming the choice and why. {@link #describe()} gives
- * the whole picture for bug reports.
+ * <p>Logging (SLF4J, logger {@code dev.loradrop.core.backend.BackendRegistry}): one WARN line per
+ * failed provider (when the registry is made, or when its probe throws) and one INFO line per
+ * unavailable one when it is probed, with the reason; one INFO line per {@link #select} naming the
+ * choice and why. {@link #describe()} gives the whole picture for bug reports.
  */
 public final class BackendRegistry {
 
@@ -70,13 +76,13 @@ public final class BackendRegistry {
     private static final Pattern CLASS_NAME =
             Pattern.compile("(?:Provider )?((?:[\\p{L}_$][\\p{L}\\p{N}_$]*\\.)+[\\p{L}_$][\\p{L}\\p{N}_$]*)(?:\\s|$)");
 
-    private final List<ProviderStatus> providers;
-    private final Map<String, ProviderStatus> byId;
+    private final List<Entry> providers;
+    private final Map<String, Entry> byId;
     private final String source;
     private final Function<String, String> properties;
     private final Function<String, String> environment;
 
-    private BackendRegistry(List<ProviderStatus> providers, Map<String, ProviderStatus> byId,
+    private BackendRegistry(List<Entry> providers, Map<String, Entry> byId,
                             String source, Function<String, String> properties,
                             Function<String, String> environment) {
         this.providers = providers;
@@ -110,8 +116,8 @@ public final class BackendRegistry {
      */
     public static BackendRegistry discover(ClassLoader classLoader) {
         Objects.requireNonNull(classLoader, "classLoader");
-        List<ProviderStatus> found = load(classLoader);
-        Map<String, ProviderStatus> byId = index(found, IllegalStateException::new);
+        List<Entry> found = load(classLoader);
+        Map<String, Entry> byId = index(found, IllegalStateException::new);
         logDiscovery(found);
         return new BackendRegistry(List.copyOf(found), byId,
                 "ServiceLoader on " + classLoader, System::getProperty, System::getenv);
@@ -119,7 +125,7 @@ public final class BackendRegistry {
 
     /**
      * Makes a registry of providers registered by hand, without {@link ServiceLoader}. They are
-     * probed and checked as discovered ones are.
+     * checked, and probed when needed, as discovered ones are.
      *
      * @param providers the providers, in listing order; none null
      * @return a registry of those providers
@@ -127,11 +133,11 @@ public final class BackendRegistry {
      */
     public static BackendRegistry of(List<? extends ComputeBackendProvider> providers) {
         Objects.requireNonNull(providers, "providers");
-        List<ProviderStatus> found = new ArrayList<>(providers.size());
+        List<Entry> found = new ArrayList<>(providers.size());
         for (int i = 0; i < providers.size(); i++) {
             found.add(inspect(Objects.requireNonNull(providers.get(i), "providers[" + i + "]")));
         }
-        Map<String, ProviderStatus> byId = index(found, IllegalArgumentException::new);
+        Map<String, Entry> byId = index(found, IllegalArgumentException::new);
         logDiscovery(found);
         return new BackendRegistry(List.copyOf(found), byId, "explicit list", System::getProperty,
                 System::getenv);
@@ -157,9 +163,13 @@ public final class BackendRegistry {
 
     // ---------------------------------------------------------------- queries
 
-    /** @return every provider found, in discovery order, failed ones included; unmodifiable */
+    /**
+     * Every provider found, probed: this probes those not probed yet.
+     *
+     * @return every provider found, in discovery order, failed ones included; unmodifiable
+     */
     public List<ProviderStatus> providers() {
-        return providers;
+        return providers.stream().map(Entry::status).collect(Collectors.toUnmodifiableList());
     }
 
     /**
@@ -168,8 +178,8 @@ public final class BackendRegistry {
      */
     public Optional<ComputeBackendProvider> find(String id) {
         Objects.requireNonNull(id, "id");
-        ProviderStatus status = byId.get(id);
-        return status == null ? Optional.empty() : status.provider();
+        Entry entry = byId.get(id);
+        return entry == null ? Optional.empty() : Optional.ofNullable(entry.provider);
     }
 
     /**
@@ -234,8 +244,9 @@ public final class BackendRegistry {
 
     /**
      * A multi-line report for bug reports: Java and OS, the property and environment values,
-     * every provider with its class, priority, availability and reason, and the backend that
-     * {@link #select()} would choose and why. Logs nothing.
+     * every provider with its class, priority, availability and reason (probing those not probed
+     * yet), and the backend that {@link #select()} would choose and why. Logs nothing but what
+     * the probes log.
      *
      * @return the report
      */
@@ -270,8 +281,9 @@ public final class BackendRegistry {
         if (providers.isEmpty()) {
             sb.append("    none; nothing is registered in ").append(SERVICE_FILE).append('\n');
         }
-        int width = providers.stream().mapToInt(s -> s.displayId().length()).max().orElse(1);
-        for (ProviderStatus s : providers) {
+        List<ProviderStatus> statuses = providers();
+        int width = statuses.stream().mapToInt(s -> s.displayId().length()).max().orElse(1);
+        for (ProviderStatus s : statuses) {
             sb.append("    ").append(pad(s.displayId(), width))
                     .append("  priority ").append(pad(s.priority().isPresent()
                             ? Integer.toString(s.priority().getAsInt()) : "?", 4))
@@ -299,7 +311,7 @@ public final class BackendRegistry {
 
     @Override
     public String toString() {
-        return "BackendRegistry" + providers.stream().map(ProviderStatus::displayId)
+        return "BackendRegistry" + providers.stream().map(e -> e.early.displayId())
                 .collect(Collectors.joining(", ", "[", "]"));
     }
 
@@ -327,11 +339,12 @@ public final class BackendRegistry {
     }
 
     private BackendSelection named(String id, Reason reason, String detail) {
-        ProviderStatus status = byId.get(id);
-        if (status == null) {
+        Entry entry = byId.get(id);
+        if (entry == null) {
             throw new IllegalArgumentException("Unknown loradrop backend '" + id + "' (" + detail
                     + "); known ids: " + knownIds());
         }
+        ProviderStatus status = entry.status();
         if (!status.isAvailable()) {
             throw new IllegalStateException("loradrop backend '" + id + "' (" + detail + ", "
                     + status.providerClass() + ") is unavailable: " + status.reason());
@@ -339,20 +352,30 @@ public final class BackendRegistry {
         return new BackendSelection(id, status.provider().orElseThrow(), reason, detail);
     }
 
+    /**
+     * The available provider with the highest priority, ties broken by id. Probes in that order
+     * and stops after the first available one and the others of its priority.
+     */
     private BackendSelection byPriority() {
-        List<ProviderStatus> available = providers.stream()
-                .filter(ProviderStatus::isAvailable)
-                .sorted(Comparator.comparingInt((ProviderStatus s) -> s.priority().getAsInt())
+        List<Entry> ranked = providers.stream()
+                .filter(e -> !e.early.isFailed())
+                .sorted(Comparator.comparingInt((Entry e) -> e.early.priority().getAsInt())
                         .reversed()
-                        .thenComparing(ProviderStatus::displayId))
+                        .thenComparing(e -> e.early.displayId()))
                 .collect(Collectors.toList());
-        if (available.isEmpty()) {
+        int first = 0;
+        while (first < ranked.size() && !ranked.get(first).status().isAvailable()) {
+            first++;
+        }
+        if (first == ranked.size()) {
             throw new IllegalStateException(nothingAvailable());
         }
-        ProviderStatus best = available.get(0);
+        ProviderStatus best = ranked.get(first).status();
         int priority = best.priority().getAsInt();
-        List<String> tied = available.stream().skip(1)
-                .filter(s -> s.priority().getAsInt() == priority)
+        List<String> tied = ranked.stream().skip(first + 1L)
+                .takeWhile(e -> e.early.priority().getAsInt() == priority)
+                .map(Entry::status)
+                .filter(ProviderStatus::isAvailable)
                 .map(ProviderStatus::displayId)
                 .collect(Collectors.toList());
         String detail = "highest priority among available backends (" + priority + ")"
@@ -368,7 +391,7 @@ public final class BackendRegistry {
                     .append(SERVICE_FILE).append('.');
         } else {
             sb.append(" Providers found (").append(providers.size()).append("):");
-            for (ProviderStatus s : providers) {
+            for (ProviderStatus s : providers()) {
                 sb.append("\n  - ").append(s.displayId()).append(" (").append(s.providerClass());
                 s.priority().ifPresent(p -> sb.append(", priority ").append(p));
                 sb.append("): ").append(s.isFailed() ? s.reason() : s.availability().toString());
@@ -385,6 +408,7 @@ public final class BackendRegistry {
             return "none (no provider was found: " + source + ")";
         }
         return byId.values().stream()
+                .map(Entry::status)
                 .sorted(Comparator.comparing(ProviderStatus::displayId))
                 .map(s -> s.displayId() + (s.isAvailable() ? "" : " (unavailable)"))
                 .collect(Collectors.joining(", "));
@@ -392,20 +416,20 @@ public final class BackendRegistry {
 
     // ---------------------------------------------------------------- discovery
 
-    private static List<ProviderStatus> load(ClassLoader classLoader) {
+    private static List<Entry> load(ClassLoader classLoader) {
         ServiceLoader<ComputeBackendProvider> loader =
                 ServiceLoader.load(ComputeBackendProvider.class, classLoader);
         // stream() gives each provider's class before instantiating it, so an instantiation
         // failure can name the class; a class that cannot be found fails in hasNext()/next().
         Iterator<ServiceLoader.Provider<ComputeBackendProvider>> it = loader.stream().iterator();
-        List<ProviderStatus> found = new ArrayList<>();
+        List<Entry> found = new ArrayList<>();
         int steps = 0;
         int errors = 0;
         while (true) {
             if (++steps > MAX_DISCOVERY_STEPS || errors >= MAX_LOAD_ERRORS) {
-                found.add(ProviderStatus.failed(UNKNOWN_CLASS, null, null, null,
+                found.add(new Entry(ProviderStatus.failed(UNKNOWN_CLASS, null, null, null,
                         "discovery stopped after " + (steps - 1) + " entries and " + errors
-                                + " errors; the service loader seems broken", null));
+                                + " errors; the service loader seems broken", null)));
                 break;
             }
             ServiceLoader.Provider<ComputeBackendProvider> entry;
@@ -416,8 +440,8 @@ public final class BackendRegistry {
                 entry = it.next();
             } catch (ServiceConfigurationError | LinkageError e) {
                 errors++;
-                found.add(ProviderStatus.failed(classNameIn(e), null, null, null, explain(e),
-                        null));
+                found.add(new Entry(ProviderStatus.failed(classNameIn(e), null, null, null,
+                        explain(e), null)));
                 continue;
             }
             String className = UNKNOWN_CLASS;
@@ -425,14 +449,18 @@ public final class BackendRegistry {
                 className = entry.type().getName();
                 found.add(inspect(entry.get()));
             } catch (ServiceConfigurationError | LinkageError | RuntimeException e) {
-                found.add(ProviderStatus.failed(className, null, null, null, explain(e), null));
+                found.add(new Entry(ProviderStatus.failed(className, null, null, null, explain(e),
+                        null)));
             }
         }
         return found;
     }
 
-    /** Asks a provider for its facts; any exception makes it a failed entry. */
-    private static ProviderStatus inspect(ComputeBackendProvider provider) {
+    /**
+     * Asks a provider for its id, description and priority, not yet its probe; any exception
+     * makes it a failed entry.
+     */
+    private static Entry inspect(ComputeBackendProvider provider) {
         String className = provider.getClass().getName();
         String id = null;
         String description = null;
@@ -442,39 +470,84 @@ public final class BackendRegistry {
             id = provider.id();
             if (id == null || id.isBlank()) {
                 String given = id == null ? "null" : "'" + id + "'";
-                return ProviderStatus.failed(className, null, null, null,
-                        "id() returned " + given + "; expected a non-blank id", provider);
+                return new Entry(ProviderStatus.failed(className, null, null, null,
+                        "id() returned " + given + "; expected a non-blank id", provider));
             }
             step = "description()";
             description = provider.description();
             step = "priority()";
             priority = provider.priority();
-            step = "probe()";
-            Availability availability = provider.probe();
-            if (availability == null) {
-                return ProviderStatus.failed(className, id, description, priority,
-                        "probe() returned null", provider);
-            }
-            return ProviderStatus.healthy(provider, id, description, priority, availability);
+            return new Entry(ProviderStatus.unprobed(provider, id, description, priority));
         } catch (RuntimeException | LinkageError e) {
             LOG.debug("loradrop backend provider {} threw from {}", className, step, e);
-            return ProviderStatus.failed(className, id, description, priority,
-                    step + " threw " + e, provider);
+            return new Entry(ProviderStatus.failed(className, id, description, priority,
+                    step + " threw " + e, provider));
         }
     }
 
-    private static Map<String, ProviderStatus> index(
-            List<ProviderStatus> found, Function<String, RuntimeException> error) {
-        Map<String, ProviderStatus> byId = new LinkedHashMap<>();
-        for (ProviderStatus status : found) {
-            if (status.id().isEmpty()) {
+    /**
+     * One provider found: what discovery learnt without probing ({@link #early}: failed, or
+     * healthy but not probed), and its status once probed, kept.
+     */
+    private static final class Entry {
+
+        private final ProviderStatus early;
+        private final ComputeBackendProvider provider;
+        private ProviderStatus probed; // guarded by this
+
+        Entry(ProviderStatus early) {
+            this.early = early;
+            this.provider = early.provider().orElse(null);
+            if (early.isFailed()) {
+                probed = early;
+            }
+        }
+
+        String id() {
+            return early.id().orElse(null);
+        }
+
+        /** @return the status, probing the provider the first time (once, even across threads) */
+        synchronized ProviderStatus status() {
+            if (probed == null) {
+                probed = probe();
+                logProbe(probed);
+            }
+            return probed;
+        }
+
+        private ProviderStatus probe() {
+            String id = early.id().orElseThrow();
+            int priority = early.priority().getAsInt();
+            try {
+                Availability availability = provider.probe();
+                if (availability == null) {
+                    return ProviderStatus.failed(early.providerClass(), id, early.description(),
+                            priority, "probe() returned null", provider);
+                }
+                return ProviderStatus.healthy(provider, id, early.description(), priority,
+                        availability);
+            } catch (RuntimeException | LinkageError e) {
+                LOG.debug("loradrop backend provider {} threw from probe()", early.providerClass(),
+                        e);
+                return ProviderStatus.failed(early.providerClass(), id, early.description(),
+                        priority, "probe() threw " + e, provider);
+            }
+        }
+    }
+
+    private static Map<String, Entry> index(
+            List<Entry> found, Function<String, RuntimeException> error) {
+        Map<String, Entry> byId = new LinkedHashMap<>();
+        for (Entry entry : found) {
+            String id = entry.id();
+            if (id == null) {
                 continue;
             }
-            String id = status.id().get();
-            ProviderStatus previous = byId.putIfAbsent(id, status);
+            Entry previous = byId.putIfAbsent(id, entry);
             if (previous != null) {
                 throw error.apply("Duplicate loradrop backend id '" + id + "': provided by both "
-                        + previous.providerClass() + " and " + status.providerClass()
+                        + previous.early.providerClass() + " and " + entry.early.providerClass()
                         + ". Ids must be unique; remove one of them from the class path"
                         + " (two versions of the same backend jar?).");
             }
@@ -482,18 +555,25 @@ public final class BackendRegistry {
         return Map.copyOf(byId);
     }
 
-    private static void logDiscovery(List<ProviderStatus> found) {
-        for (ProviderStatus s : found) {
-            if (s.isFailed()) {
-                LOG.warn("Skipping loradrop backend provider {} ({}): {}", s.displayId(),
-                        s.providerClass(), s.reason());
-            } else if (!s.isAvailable()) {
-                LOG.info("Skipping loradrop backend '{}' ({}): unavailable: {}", s.displayId(),
-                        s.providerClass(), s.reason());
-            } else {
-                LOG.debug("Found loradrop backend '{}' ({}), priority {}: {}", s.displayId(),
-                        s.providerClass(), s.priority().getAsInt(), s.availability());
+    /** Logs the providers that failed before their probe; the others are logged when probed. */
+    private static void logDiscovery(List<Entry> found) {
+        for (Entry e : found) {
+            if (e.early.isFailed()) {
+                logProbe(e.early);
             }
+        }
+    }
+
+    private static void logProbe(ProviderStatus s) {
+        if (s.isFailed()) {
+            LOG.warn("Skipping loradrop backend provider {} ({}): {}", s.displayId(),
+                    s.providerClass(), s.reason());
+        } else if (!s.isAvailable()) {
+            LOG.info("Skipping loradrop backend '{}' ({}): unavailable: {}", s.displayId(),
+                    s.providerClass(), s.reason());
+        } else {
+            LOG.debug("Found loradrop backend '{}' ({}), priority {}: {}", s.displayId(),
+                    s.providerClass(), s.priority().getAsInt(), s.availability());
         }
     }
 

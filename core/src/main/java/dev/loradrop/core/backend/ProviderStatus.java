@@ -42,6 +42,16 @@ public final class ProviderStatus {
                 availability, null, provider);
     }
 
+    /**
+     * The registry's placeholder for a healthy provider before its probe: the facts, and an
+     * availability that says it was not probed. Never handed out by the registry.
+     */
+    static ProviderStatus unprobed(ComputeBackendProvider provider, String id, String description,
+                                   int priority) {
+        return healthy(provider, id, description, priority,
+                Availability.unavailable("not probed yet"));
+    }
+
     static ProviderStatus failed(String providerClass, String id, String description,
                                  Integer priority, String failure,
                                  ComputeBackendProvider provider) {

@@ -9,8 +9,14 @@ import dev.loradrop.api.spi.BackendConfig;
 import dev.loradrop.api.spi.ComputeBackend;
 import dev.loradrop.api.spi.ComputeBackendProvider;
 import dev.loradrop.core.backend.BackendSelection.Reason;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -208,6 +214,100 @@ class BackendRegistryTest {
     }
 
     @Nested
+    class LazyProbing {
+
+        @Test
+        void makingTheRegistryProbesNothing() {
+            FakeProvider a = available("a", 10);
+            FakeProvider b = unavailable("b", 20, "no device");
+            BackendRegistry registry = registry(a, b);
+
+            assertThat(registry.find("b")).containsSame(b);
+            assertThat(registry.toString()).isEqualTo("BackendRegistry[a, b]");
+            assertThat(a.probes).hasValue(0);
+            assertThat(b.probes).hasValue(0);
+        }
+
+        @Test
+        void theDefaultChoiceProbesFromTheHighestPriorityDownToTheFirstAvailable() {
+            FakeProvider off = unavailable("off", 300, "no device");
+            FakeProvider best = available("best", 200);
+            FakeProvider lower = available("lower", 100);
+            FakeProvider lowest = available("lowest", 1);
+            BackendRegistry registry = registry(lowest, lower, off, best);
+
+            assertThat(registry.select().id()).isEqualTo("best");
+            assertThat(off.probes).hasValue(1);
+            assertThat(best.probes).hasValue(1);
+            assertThat(lower.probes).hasValue(0);
+            assertThat(lowest.probes).hasValue(0);
+        }
+
+        @Test
+        void aNamedChoiceProbesOnlyThatProvider() {
+            FakeProvider a = available("a", 10);
+            FakeProvider b = available("b", 20);
+
+            assertThat(registry(a, b).select("a").id()).isEqualTo("a");
+            assertThat(a.probes).hasValue(1);
+            assertThat(b.probes).hasValue(0);
+        }
+
+        @Test
+        void eachProviderIsProbedOnceAndTheAnswerKept() {
+            FakeProvider a = available("a", 10);
+            FakeProvider b = unavailable("b", 20, "no device");
+            BackendRegistry registry = registry(a, b);
+
+            registry.select();
+            registry.select("a");
+            ProviderStatus first = registry.providers().get(1);
+            registry.describe();
+            registry.withLookups(NONE, NONE).select();
+
+            assertThat(registry.providers().get(1)).isSameAs(first);
+            assertThat(a.probes).hasValue(1);
+            assertThat(b.probes).hasValue(1);
+        }
+
+        @Test
+        void listingProbesEveryProvider() {
+            FakeProvider a = available("a", 10);
+            FakeProvider b = unavailable("b", 20, "no device");
+
+            assertThat(registry(a, b).providers()).extracting(ProviderStatus::isAvailable)
+                    .containsExactly(true, false);
+            assertThat(a.probes).hasValue(1);
+            assertThat(b.probes).hasValue(1);
+        }
+
+        @Test
+        void concurrentChoicesProbeOnce() throws Exception {
+            FakeProvider a = available("a", 10);
+            BackendRegistry registry = registry(a, available("b", 1));
+            int threads = 8;
+            CountDownLatch start = new CountDownLatch(1);
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            try {
+                List<Future<String>> ids = new ArrayList<>();
+                for (int i = 0; i < threads; i++) {
+                    ids.add(pool.submit(() -> {
+                        start.await();
+                        return registry.select().id();
+                    }));
+                }
+                start.countDown();
+                for (Future<String> id : ids) {
+                    assertThat(id.get(10, TimeUnit.SECONDS)).isEqualTo("a");
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertThat(a.probes).hasValue(1);
+        }
+    }
+
+    @Nested
     class Priority {
 
         @Test
@@ -310,7 +410,7 @@ class BackendRegistryTest {
         void withLookupsDoesNotChangeTheOriginal() {
             BackendRegistry custom = base.withLookups(property("prop"), NONE);
 
-            assertThat(custom.providers()).isSameAs(base.providers());
+            assertThat(custom.providers()).containsExactlyElementsOf(base.providers());
             assertThat(base.withLookups(NONE, NONE).select().id()).isEqualTo("best");
         }
 

@@ -6,6 +6,7 @@ import dev.loradrop.api.spi.ComputeBackend;
 import dev.loradrop.api.spi.ComputeBackendProvider;
 import java.lang.reflect.Proxy;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** A configurable provider for registry tests. */
 public class FakeProvider implements ComputeBackendProvider {
@@ -18,6 +19,8 @@ public class FakeProvider implements ComputeBackendProvider {
     private RuntimeException probeFailure;
     private boolean createReturnsNull;
     volatile BackendConfig lastConfig;
+    /** How many times {@link #probe()} was called. */
+    final AtomicInteger probes = new AtomicInteger();
 
     FakeProvider(String id, int priority, Availability availability) {
         this.id = id;
@@ -76,6 +79,7 @@ public class FakeProvider implements ComputeBackendProvider {
 
     @Override
     public Availability probe() {
+        probes.incrementAndGet();
         if (probeFailure != null) {
             throw probeFailure;
         }
