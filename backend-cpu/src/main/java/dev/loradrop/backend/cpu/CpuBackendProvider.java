@@ -46,7 +46,7 @@ public final class CpuBackendProvider implements ComputeBackendProvider {
     @Override
     public ComputeBackend create(BackendConfig config) {
         Objects.requireNonNull(config, "config");
-        return new CpuBackend(config, ScalarKernels.INSTANCE, CpuPaths.defaultKernel());
+        return new CpuBackend(config, CpuPaths.defaultKernels(), CpuPaths.defaultKernel());
     }
 
     @Override

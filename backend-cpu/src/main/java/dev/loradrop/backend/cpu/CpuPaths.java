@@ -5,8 +5,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Chooses the GEMM micro-kernel once per JVM, as Lucene chooses its vectorisation provider: the
- * Java Vector API path when the incubator module {@code jdk.incubator.vector} is present and the
+ * Chooses the code path once per JVM, as Lucene chooses its vectorisation provider: the Java
+ * Vector API path (the GEMM micro-kernel {@link VectorTileKernel} and the elementwise
+ * {@link VectorKernels}) when the incubator module {@code jdk.incubator.vector} is present and the
  * C2 compiler will compile it, loaded reflectively so the backend works without the module; the
  * scalar path otherwise. One log line names the path taken or why it fell back.
  *
@@ -20,34 +21,46 @@ final class CpuPaths {
 
     static final String MODULE = "jdk.incubator.vector";
     private static final String VECTOR_CLASS = "dev.loradrop.backend.cpu.VectorTileKernel";
+    private static final String VECTOR_KERNELS_CLASS = "dev.loradrop.backend.cpu.VectorKernels";
     private static final System.Logger LOG = System.getLogger(CpuPaths.class.getName());
 
     private CpuPaths() {
     }
 
+    /** A code path: the GEMM micro-kernel and the other kernels. */
+    private record Path(TileKernel tiles, Kernels kernels) {
+    }
+
+    private static final Path SCALAR = new Path(ScalarTileKernel.INSTANCE, ScalarKernels.INSTANCE);
+
     /** The choice, made once. */
     private static final class Holder {
-        static final TileKernel DEFAULT = choose();
+        static final Path DEFAULT = choose();
     }
 
     /** @return the micro-kernel this JVM uses by default */
     static TileKernel defaultKernel() {
-        return Holder.DEFAULT;
+        return Holder.DEFAULT.tiles();
     }
 
-    private static TileKernel choose() {
+    /** @return the elementwise kernels this JVM uses by default, of the same path */
+    static Kernels defaultKernels() {
+        return Holder.DEFAULT.kernels();
+    }
+
+    private static Path choose() {
         String forced = System.getProperty(PROPERTY, "").trim().toLowerCase(Locale.ROOT);
         if (forced.equals("false")) {
             LOG.log(System.Logger.Level.INFO, "loradrop cpu backend: scalar GEMM path (-D"
                     + PROPERTY + "=false)");
-            return ScalarTileKernel.INSTANCE;
+            return SCALAR;
         }
         String reason = vectorUnavailableReason();
         if (reason == null) {
             try {
-                TileKernel vector = vector();
+                Path vector = new Path(vector(), vectorKernels());
                 LOG.log(System.Logger.Level.INFO, "loradrop cpu backend: Java Vector API GEMM path, "
-                        + vector.path());
+                        + vector.tiles().path());
                 return vector;
             } catch (RuntimeException | LinkageError e) {
                 reason = "loading the Vector API kernel failed: " + e;
@@ -59,7 +72,7 @@ final class CpuPaths {
         }
         LOG.log(System.Logger.Level.INFO, "loradrop cpu backend: scalar GEMM path, because "
                 + reason);
-        return ScalarTileKernel.INSTANCE;
+        return SCALAR;
     }
 
     /**
@@ -67,14 +80,26 @@ final class CpuPaths {
      * @throws IllegalStateException if the module is absent or the class cannot be loaded
      */
     static TileKernel vector() {
+        return (TileKernel) load(VECTOR_CLASS);
+    }
+
+    /**
+     * @return the Vector API elementwise kernels
+     * @throws IllegalStateException if the module is absent or the class cannot be loaded
+     */
+    static Kernels vectorKernels() {
+        return (Kernels) load(VECTOR_KERNELS_CLASS);
+    }
+
+    private static Object load(String className) {
         String reason = moduleAbsentReason();
         if (reason != null) {
             throw new IllegalStateException(reason);
         }
         try {
-            return (TileKernel) Class.forName(VECTOR_CLASS).getConstructor().newInstance();
+            return Class.forName(className).getConstructor().newInstance();
         } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot load " + VECTOR_CLASS + ": " + e, e);
+            throw new IllegalStateException("cannot load " + className + ": " + e, e);
         }
     }
 
