@@ -173,6 +173,16 @@ class ScalarKernels implements Kernels {
         }
     }
 
+    /** @return {@code dOut} times ReLU's derivative at {@code pre} (1 above 0, else 0) */
+    static float reluBackward(float pre, float dOut) {
+        return dOut * (pre > 0f ? 1f : 0f);
+    }
+
+    /** The double twin of {@link #reluBackward(float, float)}. */
+    static double reluBackward(double pre, double dOut) {
+        return dOut * (pre > 0.0 ? 1.0 : 0.0);
+    }
+
     /*
      * The derivative is taken from pre (the definition), not from out: it is exact for every
      * activation and does not depend on out having been computed by the same backend.
@@ -189,7 +199,7 @@ class ScalarKernels implements Kernels {
                 break;
             case RELU:
                 for (int i = 0; i < pre.length; i++) {
-                    dPre[i] = dOut[i] * (pre[i] > 0f ? 1f : 0f);
+                    dPre[i] = reluBackward(pre[i], dOut[i]);
                 }
                 break;
             default:
@@ -210,7 +220,7 @@ class ScalarKernels implements Kernels {
                 break;
             case RELU:
                 for (int i = 0; i < pre.length; i++) {
-                    dPre[i] = dOut[i] * (pre[i] > 0.0 ? 1.0 : 0.0);
+                    dPre[i] = reluBackward(pre[i], dOut[i]);
                 }
                 break;
             default:

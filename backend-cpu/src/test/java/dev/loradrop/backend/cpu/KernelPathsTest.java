@@ -2,6 +2,7 @@ package dev.loradrop.backend.cpu;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.loradrop.api.Activation;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -14,7 +15,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Differential tests of the elementwise kernels' paths: {@link ScalarKernels} and, when the
  * incubator module is present, {@link VectorKernels} must give the same bits as the formula
- * evaluated element by element, on awkward sizes and special values. The suite runs with and
+ * evaluated element by element (the masked scale-add, ReLU) or as the scalar path (every
+ * activation), on awkward sizes and special values. The suite runs with and
  * without the module.
  */
 class KernelPathsTest {
@@ -98,17 +100,95 @@ class KernelPathsTest {
                     + beta;
             float[] f = fold.clone();
             path.maskedScaleAdd(fsrc, mask, broadcastRows, cols, scale, beta, f);
-            for (int i = 0; i < n; i++) {
-                assertThat(Float.floatToRawIntBits(f[i])).as("%s float element %d: %s, expected %s",
-                        what, i, f[i], fexp[i]).isEqualTo(Float.floatToRawIntBits(fexp[i]));
-            }
+            assertSameBits(what + " float", f, fexp);
             double[] d = old.clone();
             path.maskedScaleAdd(src, mask, broadcastRows, cols, scale, beta, d);
-            for (int i = 0; i < n; i++) {
-                assertThat(Double.doubleToRawLongBits(d[i])).as("%s double element %d: %s, "
-                        + "expected %s", what, i, d[i], dexp[i])
-                        .isEqualTo(Double.doubleToRawLongBits(dexp[i]));
+            assertSameBits(what + " double", d, dexp);
+        }
+    }
+
+    static Stream<Arguments> sizes() {
+        return java.util.Arrays.stream(SIZES).mapToObj(Arguments::of);
+    }
+
+    @ParameterizedTest(name = "n={0}")
+    @MethodSource("sizes")
+    void activationsGiveTheScalarBitsOnEveryPath(int n) {
+        SplittableRandom r = new SplittableRandom(n);
+        double[] pre = new double[n];
+        double[] dOut = new double[n];
+        double[] specials = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, -0.0,
+            0.0, Double.MIN_VALUE, -Double.MIN_VALUE};
+        for (int i = 0; i < n; i++) {
+            pre[i] = i % 5 == 0 ? specials[(i / 5) % specials.length] : r.nextDouble(-2, 2);
+            dOut[i] = i % 7 == 3 ? specials[(i / 7) % specials.length] : r.nextDouble(-2, 2);
+        }
+        float[] fpre = new float[n];
+        float[] fdOut = new float[n];
+        for (int i = 0; i < n; i++) {
+            fpre[i] = (float) pre[i];
+            fdOut[i] = (float) dOut[i];
+        }
+        for (Activation a : Activation.values()) {
+            float[] fOut = new float[n];
+            float[] fdPre = new float[n];
+            double[] out = new double[n];
+            double[] dPre = new double[n];
+            ScalarKernels.INSTANCE.activate(a, fpre, fOut);
+            ScalarKernels.INSTANCE.activationBackward(a, fpre, fOut, fdOut, fdPre);
+            ScalarKernels.INSTANCE.activate(a, pre, out);
+            ScalarKernels.INSTANCE.activationBackward(a, pre, out, dOut, dPre);
+            if (a == Activation.RELU) {
+                for (int i = 0; i < n; i++) {
+                    assertThat(fOut[i]).isEqualTo(fpre[i] > 0f ? fpre[i] : 0f);
+                    assertThat(Float.floatToIntBits(fdPre[i])).isEqualTo(
+                            Float.floatToIntBits(fdOut[i] * (fpre[i] > 0f ? 1f : 0f)));
+                }
             }
+            for (Kernels path : paths()) {
+                String what = path.path() + " " + a;
+                float[] f = new float[n];
+                float[] fd = new float[n];
+                double[] d = new double[n];
+                double[] dd = new double[n];
+                path.activate(a, fpre, f);
+                path.activationBackward(a, fpre, f, fdOut, fd);
+                path.activate(a, pre, d);
+                path.activationBackward(a, pre, d, dOut, dd);
+                assertSameBits(what + " float forward", f, fOut);
+                assertSameBits(what + " float backward", fd, fdPre);
+                assertSameBits(what + " double forward", d, out);
+                assertSameBits(what + " double backward", dd, dPre);
+                // in place: out over pre, dPre over dOut
+                float[] inPlace = fpre.clone();
+                path.activate(a, inPlace, inPlace);
+                assertSameBits(what + " float forward in place", inPlace, fOut);
+                float[] inPlaceGrad = fdOut.clone();
+                path.activationBackward(a, fpre, fOut, inPlaceGrad, inPlaceGrad);
+                assertSameBits(what + " float backward in place", inPlaceGrad, fdPre);
+            }
+        }
+    }
+
+    /**
+     * The same bits, zeros' signs included; any NaN matches any NaN, because Java leaves a NaN's
+     * sign and payload unspecified (x86 takes them from one operand, and the JIT may swap the
+     * operands of a multiplication: the scalar path itself gave two NaNs for one GELU element).
+     */
+    private static void assertSameBits(String what, float[] actual, float[] expected) {
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(Float.floatToIntBits(actual[i])).as("%s element %d: %s, expected %s",
+                    what, i, actual[i], expected[i])
+                    .isEqualTo(Float.floatToIntBits(expected[i]));
+        }
+    }
+
+    /** The double twin of {@link #assertSameBits(String, float[], float[])}. */
+    private static void assertSameBits(String what, double[] actual, double[] expected) {
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(Double.doubleToLongBits(actual[i])).as("%s element %d: %s, expected %s",
+                    what, i, actual[i], expected[i])
+                    .isEqualTo(Double.doubleToLongBits(expected[i]));
         }
     }
 
