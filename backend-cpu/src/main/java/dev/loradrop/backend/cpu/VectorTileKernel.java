@@ -75,7 +75,12 @@ final class VectorTileKernel implements TileKernel {
         // loop. With a separate step counter it checks both arrays on every step: five more
         // instructions per twelve FMAs, which cost a quarter of the speed on a shared core.
         // (Counting in A's index instead is as fast on JDK 17, but JDK 25 then spills an
-        // accumulator.)
+        // accumulator.) As it is, C2 (JDK 17) emits 32 instructions per step: the 20 loads and
+        // FMAs, two bounds checks of A (5), the counters (4) and a copy. Loops free of checks
+        // (A padded to 8 per step and indexed by the counter, B at twice it; or a 4 x 16 tile;
+        // or two steps per pass) were 1.5 to 2.5 times slower: C2 then hoists all six
+        // broadcasts to the top of the loop and spills accumulators, which the checks' branches
+        // prevented.
         int ap = pa0;
         for (int bp = pb0, end = pb0 + kc * 2 * FL; bp < end; bp += 2 * FL, ap += MR) {
             FloatVector b0 = FloatVector.fromArray(FS, pb, bp);
@@ -154,11 +159,7 @@ final class VectorTileKernel implements TileKernel {
         DoubleVector z = DoubleVector.zero(DS);
         DoubleVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
         DoubleVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-        // The loop counts in B's index, so C2 moves the bounds checks of B's loads out of the
-        // loop. With a separate step counter it checks both arrays on every step: five more
-        // instructions per twelve FMAs, which cost a quarter of the speed on a shared core.
-        // (Counting in A's index instead is as fast on JDK 17, but JDK 25 then spills an
-        // accumulator.)
+        // The loop's form, and why: see the float accumulate.
         int ap = pa0;
         for (int bp = pb0, end = pb0 + kc * 2 * DL; bp < end; bp += 2 * DL, ap += MR) {
             DoubleVector b0 = DoubleVector.fromArray(DS, pb, bp);
