@@ -30,28 +30,13 @@ final class VectorKernels extends ScalarKernels {
     private static final int FL = FS.length();
     private static final int DL = DS.length();
     /** Lane j holds {@code 1 << j}; ANDed with the keep bits of the lanes, broadcast. */
-    private static final IntVector FLOAT_LANE_BITS = IntVector.fromArray(IS, laneBits(FL), 0);
-    private static final LongVector DOUBLE_LANE_BITS =
-            LongVector.fromArray(LS, longLaneBits(DL), 0);
+    private static final IntVector FLOAT_LANE_BITS = IntVector.broadcast(IS, 1)
+            .lanewise(VectorOperators.LSHL, IntVector.zero(IS).addIndex(1));
+    private static final LongVector DOUBLE_LANE_BITS = LongVector.broadcast(LS, 1)
+            .lanewise(VectorOperators.LSHL, LongVector.zero(LS).addIndex(1));
 
     /** Public for reflective construction by {@link CpuPaths}. */
     public VectorKernels() {
-    }
-
-    private static int[] laneBits(int lanes) {
-        int[] bits = new int[lanes];
-        for (int j = 0; j < lanes; j++) {
-            bits[j] = 1 << j;
-        }
-        return bits;
-    }
-
-    private static long[] longLaneBits(int lanes) {
-        long[] bits = new long[lanes];
-        for (int j = 0; j < lanes; j++) {
-            bits[j] = 1L << j;
-        }
-        return bits;
     }
 
     @Override
