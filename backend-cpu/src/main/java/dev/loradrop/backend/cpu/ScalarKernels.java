@@ -456,28 +456,49 @@ class ScalarKernels implements Kernels {
         }
     }
 
+    /**
+     * Adam's scalars for one call, as every path uses them: the hyper-parameters (for float
+     * tensors rounded to float first), the bias corrections {@code 1 - beta^step}, AdamW's shrink
+     * factor {@code 1 - lr * weightDecay} (else 1) and Adam's coupled weight decay (else 0).
+     */
+    record AdamScalars(double lr, double beta1, double beta2, double epsilon, double bc1,
+                       double bc2, double shrink, double coupled) {
+
+        static AdamScalars of(double lr, double beta1, double beta2, double epsilon,
+                              double weightDecay, boolean decoupled, int step) {
+            return new AdamScalars(lr, beta1, beta2, epsilon, 1.0 - Math.pow(beta1, step),
+                    1.0 - Math.pow(beta2, step), decoupled ? 1.0 - lr * weightDecay : 1.0,
+                    decoupled ? 0.0 : weightDecay);
+        }
+
+        static AdamScalars ofFloats(double lr, double beta1, double beta2, double epsilon,
+                                    double weightDecay, boolean decoupled, int step) {
+            return of((float) lr, (float) beta1, (float) beta2, (float) epsilon,
+                    (float) weightDecay, decoupled, step);
+        }
+    }
+
     @Override
-    public void adamStep(float[] param, float[] grad, float[] m, float[] v, double lrD,
-                         double beta1D, double beta2D, double epsilonD, double weightDecayD,
+    public void adamStep(float[] param, float[] grad, float[] m, float[] v, double lr,
+                         double beta1, double beta2, double epsilon, double weightDecay,
                          boolean decoupled, int step) {
-        double lr = (float) lrD;
-        double beta1 = (float) beta1D;
-        double beta2 = (float) beta2D;
-        double epsilon = (float) epsilonD;
-        double weightDecay = (float) weightDecayD;
-        double bc1 = 1.0 - Math.pow(beta1, step);
-        double bc2 = 1.0 - Math.pow(beta2, step);
-        double shrink = decoupled ? 1.0 - lr * weightDecay : 1.0;
-        double coupled = decoupled ? 0.0 : weightDecay;
-        for (int i = 0; i < param.length; i++) {
+        adamStep(param, grad, m, v, AdamScalars.ofFloats(lr, beta1, beta2, epsilon, weightDecay,
+                decoupled, step), 0, param.length);
+    }
+
+    /** Adam on elements {@code [from, to)}, in double, rounding once when it stores. */
+    static void adamStep(float[] param, float[] grad, float[] m, float[] v, AdamScalars a,
+                         int from, int to) {
+        for (int i = from; i < to; i++) {
             double p = param[i];
-            double g = coupled == 0.0 ? grad[i] : grad[i] + coupled * p;
-            p *= shrink;
-            double mi = beta1 * m[i] + (1.0 - beta1) * g;
-            double vi = beta2 * v[i] + (1.0 - beta2) * g * g;
+            double g = a.coupled() == 0.0 ? grad[i] : grad[i] + a.coupled() * p;
+            p *= a.shrink();
+            double mi = a.beta1() * m[i] + (1.0 - a.beta1()) * g;
+            double vi = a.beta2() * v[i] + (1.0 - a.beta2()) * g * g;
             m[i] = (float) mi;
             v[i] = (float) vi;
-            param[i] = (float) (p - lr * (mi / bc1) / (Math.sqrt(vi / bc2) + epsilon));
+            param[i] = (float) (p - a.lr() * (mi / a.bc1())
+                    / (Math.sqrt(vi / a.bc2()) + a.epsilon()));
         }
     }
 
@@ -485,19 +506,22 @@ class ScalarKernels implements Kernels {
     public void adamStep(double[] param, double[] grad, double[] m, double[] v, double lr,
                          double beta1, double beta2, double epsilon, double weightDecay,
                          boolean decoupled, int step) {
-        double bc1 = 1.0 - Math.pow(beta1, step);
-        double bc2 = 1.0 - Math.pow(beta2, step);
-        double shrink = decoupled ? 1.0 - lr * weightDecay : 1.0;
-        double coupled = decoupled ? 0.0 : weightDecay;
-        for (int i = 0; i < param.length; i++) {
+        adamStep(param, grad, m, v, AdamScalars.of(lr, beta1, beta2, epsilon, weightDecay,
+                decoupled, step), 0, param.length);
+    }
+
+    /** The double twin of {@link #adamStep(float[], float[], float[], float[], AdamScalars, int, int)}. */
+    static void adamStep(double[] param, double[] grad, double[] m, double[] v, AdamScalars a,
+                         int from, int to) {
+        for (int i = from; i < to; i++) {
             double p = param[i];
-            double g = coupled == 0.0 ? grad[i] : grad[i] + coupled * p;
-            p *= shrink;
-            double mi = beta1 * m[i] + (1.0 - beta1) * g;
-            double vi = beta2 * v[i] + (1.0 - beta2) * g * g;
+            double g = a.coupled() == 0.0 ? grad[i] : grad[i] + a.coupled() * p;
+            p *= a.shrink();
+            double mi = a.beta1() * m[i] + (1.0 - a.beta1()) * g;
+            double vi = a.beta2() * v[i] + (1.0 - a.beta2()) * g * g;
             m[i] = mi;
             v[i] = vi;
-            param[i] = p - lr * (mi / bc1) / (Math.sqrt(vi / bc2) + epsilon);
+            param[i] = p - a.lr() * (mi / a.bc1()) / (Math.sqrt(vi / a.bc2()) + a.epsilon());
         }
     }
 }

@@ -7,6 +7,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -14,9 +15,10 @@ import jdk.incubator.vector.VectorSpecies;
  * of elements per step, its keep bits turned into a lane mask; on a [64, 4096] mask 3.5 times as
  * fast as the branch-free scalar loop per element (ELEMENT), 5 times per column (FEATURE). ReLU
  * and its derivative, a lane select instead of a branch that mispredicts on every other element:
- * on [64, 256], 36 and 7 times as fast. Every other kernel is {@link ScalarKernels}'. The same
- * operations in the same order as the scalar path, so the same bits (the differential tests check
- * it).
+ * on [64, 256], 36 and 7 times as fast. Adam, in double as the scalar path computes it, a vector
+ * of doubles per step: 3.5 times as fast on 12,500 float32 parameters (2.3 against 7.9 ns each).
+ * Every other kernel is {@link ScalarKernels}'. The same operations in the same order as the
+ * scalar path, so the same bits (the differential tests check it).
  *
  * <p>Loaded only through {@link CpuPaths}, with {@link VectorTileKernel}; never referenced
  * directly, so the backend works without the incubator module.
@@ -27,6 +29,9 @@ final class VectorKernels extends ScalarKernels {
     private static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, FS.vectorShape());
     private static final VectorSpecies<Long> LS = VectorSpecies.of(long.class, DS.vectorShape());
+    /** Floats as many as {@link #DS}'s doubles: Adam widens them to double and back. */
+    private static final VectorSpecies<Float> FH = VectorSpecies.of(float.class,
+            VectorShape.forBitSize(DS.vectorBitSize() / 2));
     private static final int FL = FS.length();
     private static final int DL = DS.length();
     /** Lane j holds {@code 1 << j}; ANDed with the keep bits of the lanes, broadcast. */
@@ -193,5 +198,74 @@ final class VectorKernels extends ScalarKernels {
         for (; i < pre.length; i++) {
             dPre[i] = reluBackward(pre[i], dOut[i]);
         }
+    }
+
+    // Adam: the scalar path's double arithmetic, operation for operation, DL elements at a time;
+    // the tail is the scalar path's.
+
+    @Override
+    public void adamStep(float[] param, float[] grad, float[] m, float[] v, double lr,
+                         double beta1, double beta2, double epsilon, double weightDecay,
+                         boolean decoupled, int step) {
+        AdamScalars a = AdamScalars.ofFloats(lr, beta1, beta2, epsilon, weightDecay, decoupled,
+                step);
+        int i = 0;
+        for (; i <= param.length - DL; i += DL) {
+            DoubleVector p = widen(param, i);
+            DoubleVector g = gradient(p, widen(grad, i), a);
+            DoubleVector mi = firstMoment(widen(m, i), g, a);
+            DoubleVector vi = secondMoment(widen(v, i), g, a);
+            narrow(mi, m, i);
+            narrow(vi, v, i);
+            narrow(updated(p, mi, vi, a), param, i);
+        }
+        adamStep(param, grad, m, v, a, i, param.length);
+    }
+
+    @Override
+    public void adamStep(double[] param, double[] grad, double[] m, double[] v, double lr,
+                         double beta1, double beta2, double epsilon, double weightDecay,
+                         boolean decoupled, int step) {
+        AdamScalars a = AdamScalars.of(lr, beta1, beta2, epsilon, weightDecay, decoupled, step);
+        int i = 0;
+        for (; i <= param.length - DL; i += DL) {
+            DoubleVector p = DoubleVector.fromArray(DS, param, i);
+            DoubleVector g = gradient(p, DoubleVector.fromArray(DS, grad, i), a);
+            DoubleVector mi = firstMoment(DoubleVector.fromArray(DS, m, i), g, a);
+            DoubleVector vi = secondMoment(DoubleVector.fromArray(DS, v, i), g, a);
+            mi.intoArray(m, i);
+            vi.intoArray(v, i);
+            updated(p, mi, vi, a).intoArray(param, i);
+        }
+        adamStep(param, grad, m, v, a, i, param.length);
+    }
+
+    // Each as ScalarKernels' loop computes it, operation for operation.
+
+    private static DoubleVector gradient(DoubleVector p, DoubleVector grad, AdamScalars a) {
+        return a.coupled() == 0.0 ? grad : grad.add(p.mul(a.coupled()));
+    }
+
+    private static DoubleVector firstMoment(DoubleVector m, DoubleVector g, AdamScalars a) {
+        return m.mul(a.beta1()).add(g.mul(1.0 - a.beta1()));
+    }
+
+    private static DoubleVector secondMoment(DoubleVector v, DoubleVector g, AdamScalars a) {
+        return v.mul(a.beta2()).add(g.mul(1.0 - a.beta2()).mul(g));
+    }
+
+    private static DoubleVector updated(DoubleVector p, DoubleVector mi, DoubleVector vi,
+                                        AdamScalars a) {
+        return p.mul(a.shrink()).sub(mi.div(a.bc1()).mul(a.lr())
+                .div(vi.div(a.bc2()).lanewise(VectorOperators.SQRT).add(a.epsilon())));
+    }
+
+    private static DoubleVector widen(float[] a, int i) {
+        return (DoubleVector) FloatVector.fromArray(FH, a, i)
+                .convertShape(VectorOperators.F2D, DS, 0);
+    }
+
+    private static void narrow(DoubleVector d, float[] a, int i) {
+        ((FloatVector) d.convertShape(VectorOperators.D2F, FH, 0)).intoArray(a, i);
     }
 }

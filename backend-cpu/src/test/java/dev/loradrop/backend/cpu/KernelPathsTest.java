@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Differential tests of the elementwise kernels' paths: {@link ScalarKernels} and, when the
  * incubator module is present, {@link VectorKernels} must give the same bits as the formula
  * evaluated element by element (the masked scale-add, ReLU) or as the scalar path (every
- * activation), on awkward sizes and special values. The suite runs with and
+ * activation, Adam), on awkward sizes and special values. The suite runs with and
  * without the module.
  */
 class KernelPathsTest {
@@ -168,6 +168,79 @@ class KernelPathsTest {
                 assertSameBits(what + " float backward in place", inPlaceGrad, fdPre);
             }
         }
+    }
+
+    @ParameterizedTest(name = "n={0}")
+    @MethodSource("sizes")
+    void adamGivesTheScalarBitsOnEveryPath(int n) {
+        double[][] configs = {
+            // lr, beta1, beta2, epsilon, weightDecay, decoupled
+            {1e-3, 0.9, 0.999, 1e-8, 0, 0}, {1e-2, 0.9, 0.999, 1e-8, 0.01, 0},
+            {1e-3, 0.8, 0.99, 1e-6, 0.05, 1}, {0.1, 0.5, 0.7, 1e-3, 0, 1},
+        };
+        for (double[] c : configs) {
+            SplittableRandom r = new SplittableRandom(n * 7L + (long) (c[0] * 1e4));
+            double[] param = new double[n];
+            for (int i = 0; i < n; i++) {
+                param[i] = r.nextDouble(-1, 1);
+            }
+            float[] fparam = toFloats(param);
+            double[] m = new double[n];
+            double[] v = new double[n];
+            float[] fm = new float[n];
+            float[] fv = new float[n];
+            for (int step = 1; step <= 3; step++) {
+                double[] grad = new double[n];
+                for (int i = 0; i < n; i++) {
+                    grad[i] = i % 11 == 0 ? 0.0 : r.nextDouble(-1, 1);
+                }
+                float[] fgrad = toFloats(grad);
+                // the reference: the scalar path, from the state both paths share
+                double[] param1 = param.clone();
+                double[] m1 = m.clone();
+                double[] v1 = v.clone();
+                float[] fparam1 = fparam.clone();
+                float[] fm1 = fm.clone();
+                float[] fv1 = fv.clone();
+                ScalarKernels.INSTANCE.adamStep(param1, grad, m1, v1, c[0], c[1], c[2], c[3],
+                        c[4], c[5] != 0, step);
+                ScalarKernels.INSTANCE.adamStep(fparam1, fgrad, fm1, fv1, c[0], c[1], c[2], c[3],
+                        c[4], c[5] != 0, step);
+                for (Kernels path : paths()) {
+                    String what = path.path() + " Adam " + java.util.Arrays.toString(c) + " step "
+                            + step;
+                    double[] p2 = param.clone();
+                    double[] m2 = m.clone();
+                    double[] v2 = v.clone();
+                    path.adamStep(p2, grad, m2, v2, c[0], c[1], c[2], c[3], c[4], c[5] != 0, step);
+                    assertSameBits(what + " double param", p2, param1);
+                    assertSameBits(what + " double m", m2, m1);
+                    assertSameBits(what + " double v", v2, v1);
+                    float[] fp2 = fparam.clone();
+                    float[] fm2 = fm.clone();
+                    float[] fv2 = fv.clone();
+                    path.adamStep(fp2, fgrad, fm2, fv2, c[0], c[1], c[2], c[3], c[4], c[5] != 0,
+                            step);
+                    assertSameBits(what + " float param", fp2, fparam1);
+                    assertSameBits(what + " float m", fm2, fm1);
+                    assertSameBits(what + " float v", fv2, fv1);
+                }
+                param = param1;
+                m = m1;
+                v = v1;
+                fparam = fparam1;
+                fm = fm1;
+                fv = fv1;
+            }
+        }
+    }
+
+    private static float[] toFloats(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
     }
 
     /**
