@@ -52,6 +52,21 @@ public interface ILayer<T extends Number> extends AutoCloseable {
     Tensor<T> backward(Tensor<T> outputGradient);
 
     /**
+     * Back-propagates like {@link #backward} and stores the same parameter gradients, but does not
+     * compute the input gradient: for the first layer of a model, whose input is data. A dense
+     * layer then skips its largest backward GEMM ({@code dy W}).
+     *
+     * <p>The default runs {@link #backward} and closes its result.
+     *
+     * @param outputGradient gradient of the loss with respect to the last output, same shape
+     * @throws IllegalStateException if no forward pass precedes it
+     * @throws IllegalArgumentException if the gradient's shape differs from the last output's
+     */
+    default void backwardParameters(Tensor<T> outputGradient) {
+        backward(outputGradient).close();
+    }
+
+    /**
      * Plain gradient descent on the trainable parameters: {@code p -= learningRate * grad}.
      *
      * @param learningRate the step size, finite

@@ -198,12 +198,14 @@ public final class DenseLayer<T extends Number> extends AbstractLayer<T> {
     }
 
     /**
-     * From the gradient of the pre-activation: stores {@code dW = g^T x} and {@code db}, and writes
-     * {@code dx = g W} into {@code dx}.
+     * From the gradient of the pre-activation: stores {@code dW = g^T x} and {@code db} (when
+     * {@code parameterGradients}), and writes {@code dx = g W} into {@code dx} (unless it is null).
      */
     void affineBackward(Tensor<T> g, Tensor<T> x, int rows, boolean parameterGradients,
                         Tensor<T> dx) {
-        backend.gemm(false, false, rows, in, out, 1.0, g, weight, 0.0, dx);
+        if (dx != null) {
+            backend.gemm(false, false, rows, in, out, 1.0, g, weight, 0.0, dx);
+        }
         if (parameterGradients) {
             backend.gemm(true, false, out, in, rows, 1.0, g, x, 0.0, weightGrad);
             backend.columnSums(g, 0.0, biasGrad);
@@ -245,6 +247,14 @@ public final class DenseLayer<T extends Number> extends AbstractLayer<T> {
         Tensor<T> dx = backend.allocate(type, withLastAxis(outputGradient.shape(), in));
         affineBackward(g, lastInput, rows, true, dx);
         return dx;
+    }
+
+    /** {@inheritDoc} Skips the GEMM of the input gradient. */
+    @Override
+    public void backwardParameters(Tensor<T> outputGradient) {
+        int rows = checkBackward(outputGradient, lastRows);
+        Tensor<T> g = activationGradient(pre.current(), outputGradient, rows, dPre, post);
+        affineBackward(g, lastInput, rows, true, null);
     }
 
     /** @return true: a dense layer compiles to one GEMM, a bias add and its activation */

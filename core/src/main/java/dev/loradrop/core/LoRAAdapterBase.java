@@ -156,6 +156,23 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
     }
 
     /**
+     * {@inheritDoc} With a frozen dense base, that leaves only the branch's small GEMMs: the base
+     * layer's {@code dy W} was the largest of the step.
+     */
+    @Override
+    public void backwardParameters(Tensor<T> outputGradient) {
+        int rows = checkBackward(outputGradient, lastRows);
+        if (dense == null) {
+            base.backwardParameters(outputGradient);
+            lora.backwardBranch(outputGradient, rows, null, 1.0);
+            return;
+        }
+        Tensor<T> g = dense.activationGradient(pre.current(), outputGradient, rows, dPre, post);
+        dense.affineBackward(g, lastInput, rows, !frozen, null);
+        lora.backwardBranch(g, rows, null, 1.0);
+    }
+
+    /**
      * {@inheritDoc}
      *
      * <p>The base layer's parameters (unless frozen) then {@code lora_A} and {@code lora_B}; the

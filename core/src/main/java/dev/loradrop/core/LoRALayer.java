@@ -225,7 +225,8 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
 
     /**
      * From {@code g}, the gradient of the sum the branch was added to: stores the gradients of A
-     * and B and sets {@code dx = beta * dx + (gradient of the branch with respect to x)}.
+     * and B and sets {@code dx = beta * dx + (gradient of the branch with respect to x)}, unless
+     * {@code dx} is null.
      */
     void backwardBranch(Tensor<T> g, int rows, Tensor<T> dx, double beta) {
         Dropout d = lastDropout;
@@ -237,6 +238,9 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
             backend.gemm(true, false, out, rank, rows, scaling, g, h.current(), 0.0, bGrad);
             backend.gemm(false, false, rows, rank, out, scaling, g, b, 0.0, dhh);
             backend.gemm(true, false, rank, in, rows, 1.0, dhh, xm, 0.0, aGrad);
+            if (dx == null) {
+                return;
+            }
             Tensor<T> dxm = dWide.get(rows, in);
             backend.gemm(false, false, rows, in, rank, 1.0, dhh, a, 0.0, dxm);
             backend.maskedScaleAdd(dxm, m, false, d.factor(), beta, dx);
@@ -259,7 +263,9 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
             backend.gemm(false, false, rows, rank, out, c, gz, b, 0.0, dhh);
         }
         backend.gemm(true, false, rank, in, rows, 1.0, dhh, x, 0.0, aGrad);
-        backend.gemm(false, false, rows, in, rank, 1.0, dhh, a, beta, dx);
+        if (dx != null) {
+            backend.gemm(false, false, rows, in, rank, 1.0, dhh, a, beta, dx);
+        }
     }
 
     @Override
@@ -277,6 +283,11 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
         Tensor<T> dx = backend.allocate(type, withLastAxis(outputGradient.shape(), in));
         backwardBranch(outputGradient, rows, dx, 0.0);
         return dx;
+    }
+
+    @Override
+    public void backwardParameters(Tensor<T> outputGradient) {
+        backwardBranch(outputGradient, checkBackward(outputGradient, lastRows), null, 0.0);
     }
 
     @Override

@@ -123,6 +123,28 @@ public final class SequentialModel<T extends Number> extends AbstractLayer<T> {
         return g;
     }
 
+    /** {@inheritDoc} The first layer's input gradient is not computed. */
+    @Override
+    public void backwardParameters(Tensor<T> outputGradient) {
+        ensureOpen();
+        checkRows(outputGradient, "outputGradient", outputSize());
+        Tensor<T> g = outputGradient;
+        try {
+            for (int i = layers.size() - 1; i > 0; i--) {
+                Tensor<T> next = layers.get(i).backward(g);
+                if (g != outputGradient) {
+                    g.close();
+                }
+                g = next;
+            }
+            layers.get(0).backwardParameters(g);
+        } finally {
+            if (g != outputGradient) {
+                g.close();
+            }
+        }
+    }
+
     @Override
     protected List<Parameter<T>> parameterList() {
         return parameters;

@@ -225,7 +225,7 @@ final class BenchCommand implements Callable<Integer> {
                 try (Tensor<Float> logits = model.forward(input)) {
                     loss.compute(logits, target, gradient);
                 }
-                model.backward(gradient).close();
+                model.backwardParameters(gradient);
                 adam.step(model);
             }
         }

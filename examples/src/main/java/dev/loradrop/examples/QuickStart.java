@@ -62,7 +62,7 @@ public final class QuickStart {
                     try (Tensor<Float> y = adapter.forward(x)) {
                         mse.compute(y, target, dy);
                     }
-                    adapter.backward(dy).close();
+                    adapter.backwardParameters(dy);
                     adam.step(adapter);
                 }
                 double last = evaluate(adapter, x, target, mse);

@@ -85,7 +85,7 @@ public final class Trainer {
             try (Tensor<Float> logits = model.forward(input)) {
                 value = loss.compute(logits, target, gradient);
             }
-            model.backward(gradient).close();
+            model.backwardParameters(gradient); // the input gradient is not needed
             optimizer.step(model);
         }
         if (!Double.isFinite(value)) {
