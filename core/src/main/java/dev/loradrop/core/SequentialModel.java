@@ -110,39 +110,45 @@ public final class SequentialModel<T extends Number> extends AbstractLayer<T> {
 
     @Override
     public Tensor<T> backward(Tensor<T> outputGradient) {
-        ensureOpen();
-        checkRows(outputGradient, "outputGradient", outputSize());
-        Tensor<T> g = outputGradient;
-        for (int i = layers.size() - 1; i >= 0; i--) {
-            Tensor<T> next = layers.get(i).backward(g);
-            if (g != outputGradient) {
-                g.close();
-            }
-            g = next;
-        }
-        return g;
+        return backwardTo(0, outputGradient);
     }
 
     /** {@inheritDoc} The first layer's input gradient is not computed. */
     @Override
     public void backwardParameters(Tensor<T> outputGradient) {
-        ensureOpen();
-        checkRows(outputGradient, "outputGradient", outputSize());
-        Tensor<T> g = outputGradient;
+        Tensor<T> g = backwardTo(1, outputGradient);
         try {
-            for (int i = layers.size() - 1; i > 0; i--) {
-                Tensor<T> next = layers.get(i).backward(g);
-                if (g != outputGradient) {
-                    g.close();
-                }
-                g = next;
-            }
             layers.get(0).backwardParameters(g);
         } finally {
             if (g != outputGradient) {
                 g.close();
             }
         }
+    }
+
+    /**
+     * Back-propagates through layers {@code [first, size)}, the last first, closing each
+     * intermediate gradient (also on failure).
+     *
+     * @return the gradient with respect to the input of layer {@code first}: a new tensor, or
+     *     {@code outputGradient} itself when no layer ran
+     */
+    private Tensor<T> backwardTo(int first, Tensor<T> outputGradient) {
+        ensureOpen();
+        checkRows(outputGradient, "outputGradient", outputSize());
+        Tensor<T> g = outputGradient;
+        for (int i = layers.size() - 1; i >= first; i--) {
+            Tensor<T> next;
+            try {
+                next = layers.get(i).backward(g);
+            } finally {
+                if (g != outputGradient) {
+                    g.close();
+                }
+            }
+            g = next;
+        }
+        return g;
     }
 
     @Override
