@@ -142,17 +142,7 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
 
     @Override
     public Tensor<T> backward(Tensor<T> outputGradient) {
-        int rows = checkBackward(outputGradient, lastRows);
-        if (dense == null) {
-            Tensor<T> dx = base.backward(outputGradient);
-            lora.backwardBranch(outputGradient, rows, dx, 1.0);
-            return dx;
-        }
-        Tensor<T> g = dense.activationGradient(pre.current(), outputGradient, rows, dPre, post);
-        Tensor<T> dx = backend.allocate(type, withLastAxis(outputGradient.shape(), inputSize()));
-        dense.affineBackward(g, lastInput, rows, !frozen, dx);
-        lora.backwardBranch(g, rows, dx, 1.0);
-        return dx;
+        return backward(outputGradient, true);
     }
 
     /**
@@ -161,15 +151,28 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
      */
     @Override
     public void backwardParameters(Tensor<T> outputGradient) {
+        backward(outputGradient, false);
+    }
+
+    /** @return the input gradient, a new tensor; null when not {@code inputGradient} */
+    private Tensor<T> backward(Tensor<T> outputGradient, boolean inputGradient) {
         int rows = checkBackward(outputGradient, lastRows);
         if (dense == null) {
-            base.backwardParameters(outputGradient);
-            lora.backwardBranch(outputGradient, rows, null, 1.0);
-            return;
+            Tensor<T> dx = null;
+            if (inputGradient) {
+                dx = base.backward(outputGradient);
+            } else {
+                base.backwardParameters(outputGradient);
+            }
+            lora.backwardBranch(outputGradient, rows, dx, 1.0);
+            return dx;
         }
         Tensor<T> g = dense.activationGradient(pre.current(), outputGradient, rows, dPre, post);
-        dense.affineBackward(g, lastInput, rows, !frozen, null);
-        lora.backwardBranch(g, rows, null, 1.0);
+        Tensor<T> dx = inputGradient
+                ? backend.allocate(type, withLastAxis(outputGradient.shape(), inputSize())) : null;
+        dense.affineBackward(g, lastInput, rows, !frozen, dx);
+        lora.backwardBranch(g, rows, dx, 1.0);
+        return dx;
     }
 
     /**
