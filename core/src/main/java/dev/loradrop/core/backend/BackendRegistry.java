@@ -179,7 +179,7 @@ public final class BackendRegistry {
     public Optional<ComputeBackendProvider> find(String id) {
         Objects.requireNonNull(id, "id");
         Entry entry = byId.get(id);
-        return entry == null ? Optional.empty() : Optional.ofNullable(entry.provider);
+        return entry == null ? Optional.empty() : entry.early.provider();
     }
 
     /**
@@ -492,12 +492,10 @@ public final class BackendRegistry {
     private static final class Entry {
 
         private final ProviderStatus early;
-        private final ComputeBackendProvider provider;
         private ProviderStatus probed; // guarded by this
 
         Entry(ProviderStatus early) {
             this.early = early;
-            this.provider = early.provider().orElse(null);
             if (early.isFailed()) {
                 probed = early;
             }
@@ -517,6 +515,7 @@ public final class BackendRegistry {
         }
 
         private ProviderStatus probe() {
+            ComputeBackendProvider provider = early.provider().orElseThrow();
             String id = early.id().orElseThrow();
             int priority = early.priority().getAsInt();
             try {
