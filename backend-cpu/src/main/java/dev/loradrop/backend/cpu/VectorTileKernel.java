@@ -84,7 +84,11 @@ final class VectorTileKernel implements TileKernel {
         // Tiles whose B loads fold into the FMAs (3 x 32 or 4 x 24, each load of B through its
         // own reference to the array, so that none is shared) take 22-26 instructions per twelve
         // FMAs, but make fifteen loads and ran at 0.5 (0.7 with B aligned to 32 bytes, which Java
-        // does not promise): the load ports, not dispatch, then limit them.
+        // does not promise): the load ports, not dispatch, then limit them. What does stop the
+        // hoisting is a VarHandle.loadLoadFence() between rows (no instruction on x86): with A
+        // at the same index as B (each strip in an array of its own, A at B's stride), C2 emits
+        // 24 instructions per twelve FMAs; that layout made square GEMMs 6-8 % faster but a
+        // skinny A times an untransposed B about 10 % slower, so it is not used yet.
         int ap = pa0;
         for (int bp = pb0, end = pb0 + kc * 2 * FL; bp < end; bp += 2 * FL, ap += MR) {
             FloatVector b0 = FloatVector.fromArray(FS, pb, bp);
