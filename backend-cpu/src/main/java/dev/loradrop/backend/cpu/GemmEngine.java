@@ -68,6 +68,8 @@ final class GemmEngine implements AutoCloseable {
      * strip at a time; 32 gained less.
      */
     private static final int TRANSPOSE_DEPTHS = 64;
+    /** Depths per block when packing an untransposed B ({@link #packB}). */
+    private static final int ROWS_PER_COPY = 16;
     /** Rows of A packed at a time on the prepacked-weight path of {@link #linear}. */
     private static final int STRIP_ROWS_PER_BLOCK = 240;
 
@@ -639,12 +641,21 @@ final class GemmEngine implements AutoCloseable {
         if (!transB) {
             // One pass along each row of B (contiguous reads), copying w-wide pieces with the
             // kernel's row copy: with vector moves, 2.5 times as fast as an element loop.
-            for (int p = 0; p < kc; p++) {
-                int src = (p0 + p) * n + j0;
-                int d = d0 + p * stride;
-                for (int q = 0; q < full; q++, src += w) {
-                    kernel.copyRow(b, src, dst[t0 * groups + q], d);
+            // Blocks of ROWS_PER_COPY rows, a group at a time (one destination array), so that
+            // its bounds are checked once per block: 1.3 times as fast as a row at a time here.
+            for (int pb = 0; pb < kc; pb += ROWS_PER_COPY) {
+                int pe = Math.min(kc, pb + ROWS_PER_COPY);
+                for (int q = 0; q < full; q++) {
+                    float[] out = dst[t0 * groups + q];
+                    for (int p = pb, src = (p0 + p) * n + j0 + q * w, d = d0 + p * stride; p < pe;
+                            p++, src += n, d += stride) {
+                        kernel.copyRow(b, src, out, d);
+                    }
                 }
+            }
+            for (int p = 0; p < kc; p++) {
+                int src = (p0 + p) * n + j0 + full * w;
+                int d = d0 + p * stride;
                 for (int q = full; q < arrays; q++, src += w) {
                     float[] out = dst[t0 * groups + q];
                     int valid = cols - q * w;
@@ -692,12 +703,21 @@ final class GemmEngine implements AutoCloseable {
         if (!transB) {
             // One pass along each row of B (contiguous reads), copying w-wide pieces with the
             // kernel's row copy: with vector moves, 2.5 times as fast as an element loop.
-            for (int p = 0; p < kc; p++) {
-                int src = (p0 + p) * n + j0;
-                int d = d0 + p * stride;
-                for (int q = 0; q < full; q++, src += w) {
-                    kernel.copyRow(b, src, dst[t0 * groups + q], d);
+            // Blocks of ROWS_PER_COPY rows, a group at a time (one destination array), so that
+            // its bounds are checked once per block: 1.3 times as fast as a row at a time here.
+            for (int pb = 0; pb < kc; pb += ROWS_PER_COPY) {
+                int pe = Math.min(kc, pb + ROWS_PER_COPY);
+                for (int q = 0; q < full; q++) {
+                    double[] out = dst[t0 * groups + q];
+                    for (int p = pb, src = (p0 + p) * n + j0 + q * w, d = d0 + p * stride; p < pe;
+                            p++, src += n, d += stride) {
+                        kernel.copyRow(b, src, out, d);
+                    }
                 }
+            }
+            for (int p = 0; p < kc; p++) {
+                int src = (p0 + p) * n + j0 + full * w;
+                int d = d0 + p * stride;
                 for (int q = full; q < arrays; q++, src += w) {
                     double[] out = dst[t0 * groups + q];
                     int valid = cols - q * w;
