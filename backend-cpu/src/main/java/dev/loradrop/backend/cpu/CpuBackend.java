@@ -323,8 +323,8 @@ public final class CpuBackend implements ComputeBackend {
         private final Activation activation;
         private final int out;
         private final int in;
-        private volatile float[] fw;
-        private volatile double[] dw;
+        private volatile float[][] fw;
+        private volatile double[][] dw;
         private final float[] fb;
         private final double[] db;
 
@@ -369,8 +369,8 @@ public final class CpuBackend implements ComputeBackend {
         @Override
         public void apply(int rows, Tensor<T> x, Tensor<T> y) {
             CpuBackend.this.ensureOpen("apply");
-            float[] w = fw;
-            double[] w64 = dw;
+            float[][] w = fw;
+            double[][] w64 = dw;
             ensureOpen("apply");
             CpuTensor<?> tx = tensor(x, "x");
             CpuTensor<?> ty = tensor(y, "y");

@@ -68,6 +68,8 @@ final class GemmEngine implements AutoCloseable {
      * strip at a time; 32 gained less.
      */
     private static final int TRANSPOSE_DEPTHS = 64;
+    /** Depths per block when packing an untransposed B ({@link #packB}). */
+    private static final int ROWS_PER_COPY = 16;
     /** Rows of A packed at a time on the prepacked-weight path of {@link #linear}. */
     private static final int STRIP_ROWS_PER_BLOCK = 240;
 
@@ -127,41 +129,47 @@ final class GemmEngine implements AutoCloseable {
 
     /**
      * Packs a weight {@code w} ({@code n x k}, row-major) once into the layout the micro-kernel
-     * reads as a transposed B: strip {@code t} of {@code NR} rows of w at {@code t * k * NR}, its
-     * depth blocks in order, each as {@link #packB} lays one out. For {@link #linear}.
+     * reads as a transposed B: strip {@code t} of {@code NR} rows of w in arrays {@code t * G} to
+     * {@code t * G + G - 1}, each holding all {@code k} depths as {@link #packB} lays them out. For
+     * {@link #linear}.
      *
-     * @throws IllegalArgumentException if the packed form would not fit in one array
+     * @throws IllegalArgumentException if a packed array would be too large
      */
-    float[] packWeights(float[] w, int n, int k) {
+    float[][] packWeights(float[] w, int n, int k) {
         int nr = kernel.floatCols();
-        float[] dst = new float[packedSize(n, k, nr)];
-        for (int t = 0; t * nr < n; t++) {
+        int g = kernel.floatGroups();
+        int strips = (n + nr - 1) / nr;
+        float[][] dst = new float[strips * g][packedSize(n, k, kernel.floatStride())];
+        for (int t = 0; t < strips; t++) {
             for (int pc = 0; pc < k; pc += KC) {
                 packB(w, true, k, n, pc, Math.min(KC, k - pc), t * nr, Math.min(nr, n - t * nr), dst,
-                        t * k * nr + pc * nr);
+                        t, pc * kernel.floatStride());
             }
         }
         return dst;
     }
 
     /** The double twin of {@link #packWeights(float[], int, int)}. */
-    double[] packWeights(double[] w, int n, int k) {
+    double[][] packWeights(double[] w, int n, int k) {
         int nr = kernel.doubleCols();
-        double[] dst = new double[packedSize(n, k, nr)];
-        for (int t = 0; t * nr < n; t++) {
+        int g = kernel.doubleGroups();
+        int strips = (n + nr - 1) / nr;
+        double[][] dst = new double[strips * g][packedSize(n, k, kernel.doubleStride())];
+        for (int t = 0; t < strips; t++) {
             for (int pc = 0; pc < k; pc += KC) {
                 packB(w, true, k, n, pc, Math.min(KC, k - pc), t * nr, Math.min(nr, n - t * nr), dst,
-                        t * k * nr + pc * nr);
+                        t, pc * kernel.doubleStride());
             }
         }
         return dst;
     }
 
-    private static int packedSize(int n, int k, int nr) {
-        long size = (long) ((n + nr - 1) / nr) * nr * k;
+    /** @return the length of an array holding {@code k} depths at {@code stride} */
+    private static int packedSize(int n, int k, int stride) {
+        long size = (long) k * stride;
         if (size > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("weight: " + n + " x " + k
-                    + " is too large to prepare (more than 2^31 elements once packed)");
+                    + " is too large to prepare (more than 2^31 elements in a packed strip)");
         }
         return (int) size;
     }
@@ -177,7 +185,7 @@ final class GemmEngine implements AutoCloseable {
      * @param k columns of x (columns of w)
      * @param bias {@code n} elements, or null
      */
-    void linear(int m, int n, int k, float[] x, float[] packed, float[] bias, Activation f,
+    void linear(int m, int n, int k, float[] x, float[][] packed, float[] bias, Activation f,
                 float[] y) {
         if (m == 0 || n == 0) {
             return;
@@ -195,8 +203,8 @@ final class GemmEngine implements AutoCloseable {
         execute(p);
     }
 
-    /** The double twin of {@link #linear(int, int, int, float[], float[], float[], Activation, float[])}. */
-    void linear(int m, int n, int k, double[] x, double[] packed, double[] bias, Activation f,
+    /** The double twin of {@link #linear(int, int, int, float[], float[][], float[], Activation, float[])}. */
+    void linear(int m, int n, int k, double[] x, double[][] packed, double[] bias, Activation f,
                 double[] y) {
         if (m == 0 || n == 0) {
             return;
@@ -288,9 +296,12 @@ final class GemmEngine implements AutoCloseable {
                     : pool.size();
             boolean floats = p.fc != null;
             int nr = floats ? kernel.floatCols() : kernel.doubleCols();
+            int groups = floats ? kernel.floatGroups() : kernel.doubleGroups();
+            int stride = floats ? kernel.floatStride() : kernel.doubleStride();
             p.strips = floats ? p.fpacked != null || streamsB(p, kernel.floatRows(), 4)
                     : p.dpacked != null || streamsB(p, kernel.doubleRows(), 8);
-            p.start(own, p.strips ? 0 : KC * nr * Math.min(NC_STRIPS, (p.n + nr - 1) / nr));
+            p.start(own, p.strips ? 0 : groups * Math.min(NC_STRIPS, (p.n + nr - 1) / nr),
+                    KC * stride);
             if (p.parts == 1) {
                 run(p, 0, own);
             } else {
@@ -345,6 +356,8 @@ final class GemmEngine implements AutoCloseable {
     private void runFloat(Problem p, int part, Space s) {
         int mr = kernel.floatRows();
         int nr = kernel.floatCols();
+        int g = kernel.floatGroups();
+        int w = kernel.floatStride();
         if (p.strips) {
             // Rows in blocks; each thread packs a block of A whole, then takes B strips one at a
             // time (prepacked, or packed right before use) through all their depth blocks.
@@ -353,28 +366,27 @@ final class GemmEngine implements AutoCloseable {
             int end = 0;
             for (int i0 = 0; i0 < p.m; i0 += block) {
                 int rows = Math.min(block, p.m - i0);
-                int padded = ((rows + mr - 1) / mr) * mr;
-                s.ensureFloat(padded * p.k, KC * nr, mr * nr);
+                // Each strip of A and of B holds all the depths, so that a depth block starts
+                // at the same offset in both.
+                s.ensureFloat((rows + mr - 1) / mr, p.k * w, g, p.k * w, mr * nr);
                 for (int pc = 0; pc < p.k; pc += KC) {
-                    packA(p.fa, p.transA, p.m, p.k, i0, rows, pc, Math.min(KC, p.k - pc), mr, s.fpa,
-                            pc * padded);
+                    packA(p.fa, p.transA, p.m, p.k, i0, rows, pc, Math.min(KC, p.k - pc), mr, w,
+                            s.fpa, pc * w);
                 }
                 end += strips;
                 for (int t; (t = p.claim(end)) >= 0; ) {
                     int strip = t - (end - strips);
                     int jr = strip * nr;
                     int cols = Math.min(nr, p.n - jr);
+                    float[][] pb = p.fpacked != null ? p.fpacked : s.fpb;
+                    int pbi = p.fpacked != null ? strip * g : 0;
                     for (int pc = 0; pc < p.k; pc += KC) {
                         int kc = Math.min(KC, p.k - pc);
-                        float[] pb = p.fpacked;
-                        int pb0 = strip * p.k * nr + pc * nr;
-                        if (pb == null) {
-                            packB(p.fb, true, p.k, p.n, pc, kc, jr, cols, s.fpb, 0);
-                            pb = s.fpb;
-                            pb0 = 0;
+                        if (p.fpacked == null) {
+                            packB(p.fb, true, p.k, p.n, pc, kc, jr, cols, pb, 0, pc * w);
                         }
                         for (int ir = 0; ir < rows; ir += mr) {
-                            kernel.tile(kc, s.fpa, pc * padded + ir * kc, pb, pb0, p.fc,
+                            kernel.tile(kc, s.fpa[ir / mr], pb, pbi, pc * w, p.fc,
                                     (i0 + ir) * p.n + jr, p.n, Math.min(mr, rows - ir), cols,
                                     p.falpha, p.fbeta, pc == 0, s.facc);
                         }
@@ -386,8 +398,8 @@ final class GemmEngine implements AutoCloseable {
         }
         int mc = mr * MC_STRIPS;
         int nc = nr * NC_STRIPS;
-        s.ensureFloat(mc * KC, 0, mr * nr);
-        float[] pb = p.own.fpb;
+        s.ensureFloat(MC_STRIPS, KC * w, 0, 0, mr * nr);
+        float[][] pb = p.own.fpb;
         int end = 0;
         for (int jc = 0; jc < p.n; jc += nc) {
             int ncb = Math.min(nc, p.n - jc);
@@ -402,7 +414,7 @@ final class GemmEngine implements AutoCloseable {
                 int s1 = (part + 1) * strips / p.parts;
                 if (s1 > s0) {
                     packB(p.fb, p.transB, p.k, p.n, pc, kc, jc + s0 * nr,
-                            Math.min(ncb, s1 * nr) - s0 * nr, pb, s0 * kc * nr);
+                            Math.min(ncb, s1 * nr) - s0 * nr, pb, s0, 0);
                 }
                 p.barrier();
                 end += count;
@@ -412,7 +424,7 @@ final class GemmEngine implements AutoCloseable {
                     int ic = (task / chunks) * mc;
                     int mcb = Math.min(mc, p.m - ic);
                     if (packed != ic) {
-                        packA(p.fa, p.transA, p.m, p.k, ic, mcb, pc, kc, mr, s.fpa, 0);
+                        packA(p.fa, p.transA, p.m, p.k, ic, mcb, pc, kc, mr, w, s.fpa, 0);
                         packed = ic;
                     }
                     int c = task % chunks;
@@ -424,10 +436,10 @@ final class GemmEngine implements AutoCloseable {
                     // sgemm 2048^3 a fifth slower; with depth blocks of 256, which keep each strip
                     // of B in L1 as BLIS does, 0.68-0.76 times as fast as this order.
                     for (int ir = 0; ir < mcb; ir += mr) {
-                        int pa0 = (ir / mr) * kc * mr;
+                        float[] pa = s.fpa[ir / mr];
                         int rows = Math.min(mr, mcb - ir);
                         for (int jr = jr0; jr < jr1; jr += nr) {
-                            kernel.tile(kc, s.fpa, pa0, pb, (jr / nr) * kc * nr, p.fc,
+                            kernel.tile(kc, pa, pb, (jr / nr) * g, 0, p.fc,
                                     (ic + ir) * p.n + jc + jr, p.n, rows, Math.min(nr, ncb - jr),
                                     p.falpha, p.fbeta, first, s.facc);
                         }
@@ -441,6 +453,8 @@ final class GemmEngine implements AutoCloseable {
     private void runDouble(Problem p, int part, Space s) {
         int mr = kernel.doubleRows();
         int nr = kernel.doubleCols();
+        int g = kernel.doubleGroups();
+        int w = kernel.doubleStride();
         if (p.strips) {
             // Rows in blocks; each thread packs a block of A whole, then takes B strips one at a
             // time (prepacked, or packed right before use) through all their depth blocks.
@@ -449,28 +463,27 @@ final class GemmEngine implements AutoCloseable {
             int end = 0;
             for (int i0 = 0; i0 < p.m; i0 += block) {
                 int rows = Math.min(block, p.m - i0);
-                int padded = ((rows + mr - 1) / mr) * mr;
-                s.ensureDouble(padded * p.k, KC * nr, mr * nr);
+                // Each strip of A and of B holds all the depths, so that a depth block starts
+                // at the same offset in both.
+                s.ensureDouble((rows + mr - 1) / mr, p.k * w, g, p.k * w, mr * nr);
                 for (int pc = 0; pc < p.k; pc += KC) {
-                    packA(p.da, p.transA, p.m, p.k, i0, rows, pc, Math.min(KC, p.k - pc), mr, s.dpa,
-                            pc * padded);
+                    packA(p.da, p.transA, p.m, p.k, i0, rows, pc, Math.min(KC, p.k - pc), mr, w,
+                            s.dpa, pc * w);
                 }
                 end += strips;
                 for (int t; (t = p.claim(end)) >= 0; ) {
                     int strip = t - (end - strips);
                     int jr = strip * nr;
                     int cols = Math.min(nr, p.n - jr);
+                    double[][] pb = p.dpacked != null ? p.dpacked : s.dpb;
+                    int pbi = p.dpacked != null ? strip * g : 0;
                     for (int pc = 0; pc < p.k; pc += KC) {
                         int kc = Math.min(KC, p.k - pc);
-                        double[] pb = p.dpacked;
-                        int pb0 = strip * p.k * nr + pc * nr;
-                        if (pb == null) {
-                            packB(p.db, true, p.k, p.n, pc, kc, jr, cols, s.dpb, 0);
-                            pb = s.dpb;
-                            pb0 = 0;
+                        if (p.dpacked == null) {
+                            packB(p.db, true, p.k, p.n, pc, kc, jr, cols, pb, 0, pc * w);
                         }
                         for (int ir = 0; ir < rows; ir += mr) {
-                            kernel.tile(kc, s.dpa, pc * padded + ir * kc, pb, pb0, p.dc,
+                            kernel.tile(kc, s.dpa[ir / mr], pb, pbi, pc * w, p.dc,
                                     (i0 + ir) * p.n + jr, p.n, Math.min(mr, rows - ir), cols,
                                     p.dalpha, p.dbeta, pc == 0, s.dacc);
                         }
@@ -482,8 +495,8 @@ final class GemmEngine implements AutoCloseable {
         }
         int mc = mr * MC_STRIPS;
         int nc = nr * NC_STRIPS;
-        s.ensureDouble(mc * KC, 0, mr * nr);
-        double[] pb = p.own.dpb;
+        s.ensureDouble(MC_STRIPS, KC * w, 0, 0, mr * nr);
+        double[][] pb = p.own.dpb;
         int end = 0;
         for (int jc = 0; jc < p.n; jc += nc) {
             int ncb = Math.min(nc, p.n - jc);
@@ -498,7 +511,7 @@ final class GemmEngine implements AutoCloseable {
                 int s1 = (part + 1) * strips / p.parts;
                 if (s1 > s0) {
                     packB(p.db, p.transB, p.k, p.n, pc, kc, jc + s0 * nr,
-                            Math.min(ncb, s1 * nr) - s0 * nr, pb, s0 * kc * nr);
+                            Math.min(ncb, s1 * nr) - s0 * nr, pb, s0, 0);
                 }
                 p.barrier();
                 end += count;
@@ -508,7 +521,7 @@ final class GemmEngine implements AutoCloseable {
                     int ic = (task / chunks) * mc;
                     int mcb = Math.min(mc, p.m - ic);
                     if (packed != ic) {
-                        packA(p.da, p.transA, p.m, p.k, ic, mcb, pc, kc, mr, s.dpa, 0);
+                        packA(p.da, p.transA, p.m, p.k, ic, mcb, pc, kc, mr, w, s.dpa, 0);
                         packed = ic;
                     }
                     int c = task % chunks;
@@ -516,12 +529,14 @@ final class GemmEngine implements AutoCloseable {
                     int jr1 = Math.min(ncb, (c + 1) * strips / chunks * nr);
                     // A row of tiles at a time: C is then read and written along its rows, which
                     // the hardware prefetches. Going down a column of tiles instead touches C in
-                    // mr-row pieces far apart, and made sgemm 2048^3 a fifth slower.
+                    // mr-row pieces far apart (for n = 2048, 8 KiB apart: one cache set), and made
+                    // sgemm 2048^3 a fifth slower; with depth blocks of 256, which keep each strip
+                    // of B in L1 as BLIS does, 0.68-0.76 times as fast as this order.
                     for (int ir = 0; ir < mcb; ir += mr) {
-                        int pa0 = (ir / mr) * kc * mr;
+                        double[] pa = s.dpa[ir / mr];
                         int rows = Math.min(mr, mcb - ir);
                         for (int jr = jr0; jr < jr1; jr += nr) {
-                            kernel.tile(kc, s.dpa, pa0, pb, (jr / nr) * kc * nr, p.dc,
+                            kernel.tile(kc, pa, pb, (jr / nr) * g, 0, p.dc,
                                     (ic + ir) * p.n + jc + jr, p.n, rows, Math.min(nr, ncb - jr),
                                     p.dalpha, p.dbeta, first, s.dacc);
                         }
@@ -536,28 +551,28 @@ final class GemmEngine implements AutoCloseable {
 
     /**
      * Packs rows {@code [i0, i0 + rows)} and depths {@code [p0, p0 + kc)} of op(A) into strips of
-     * {@code mr} rows: element (r, p) of strip s at {@code d0 + s * kc * mr + p * mr + r},
-     * zero-padded.
+     * {@code mr} rows with {@code stride} elements per depth: element (r, p) of strip s at
+     * {@code dst[s][d0 + p * stride + r]}, zero-padded to {@code mr} rows.
      *
      * <p>Depth outer, rows inner, so that each packed step is written whole. For a full strip of
      * six untransposed rows the rows are unrolled (six loads from six rows, six adjacent stores):
-     * 2.2 times as fast as packing a row at a time, whose stores land {@code mr} elements apart.
-     * For a transposed A the inner loop reads adjacent elements: 2.8 times as fast.
+     * 2.2 times as fast as packing a row at a time, whose stores land far apart. For a transposed
+     * A the inner loop reads adjacent elements: 2.8 times as fast.
      */
     static void packA(float[] a, boolean transA, int m, int k, int i0, int rows, int p0, int kc,
-                      int mr, float[] dst, int d0) {
+                      int mr, int stride, float[][] dst, int d0) {
         for (int s = 0; s * mr < rows; s++) {
-            int base = d0 + s * kc * mr;
+            float[] out = dst[s];
             int row0 = i0 + s * mr;
             int valid = Math.min(mr, rows - s * mr);
             if (!transA && mr == 6 && valid == 6) {
-                for (int p = 0, q = row0 * k + p0, d = base; p < kc; p++, q++, d += 6) {
-                    dst[d] = a[q];
-                    dst[d + 1] = a[q + k];
-                    dst[d + 2] = a[q + 2 * k];
-                    dst[d + 3] = a[q + 3 * k];
-                    dst[d + 4] = a[q + 4 * k];
-                    dst[d + 5] = a[q + 5 * k];
+                for (int p = 0, q = row0 * k + p0, d = d0; p < kc; p++, q++, d += stride) {
+                    out[d] = a[q];
+                    out[d + 1] = a[q + k];
+                    out[d + 2] = a[q + 2 * k];
+                    out[d + 3] = a[q + 3 * k];
+                    out[d + 4] = a[q + 4 * k];
+                    out[d + 5] = a[q + 5 * k];
                 }
                 continue;
             }
@@ -565,44 +580,45 @@ final class GemmEngine implements AutoCloseable {
             int rowStep = transA ? 1 : k;
             int depthStep = transA ? m : 1;
             int src = transA ? p0 * m + row0 : row0 * k + p0;
-            for (int p = 0, d = base; p < kc; p++, d += mr, src += depthStep) {
+            for (int p = 0, d = d0; p < kc; p++, d += stride, src += depthStep) {
                 for (int r = 0; r < valid; r++) {
-                    dst[d + r] = a[src + r * rowStep];
+                    out[d + r] = a[src + r * rowStep];
                 }
                 for (int r = valid; r < mr; r++) {
-                    dst[d + r] = 0f;
+                    out[d + r] = 0f;
                 }
             }
         }
     }
 
-    /** The double twin of {@link #packA(float[], boolean, int, int, int, int, int, int, int, float[], int)}. */
+    /** The double twin of {@link #packA(float[], boolean, int, int, int, int, int, int, int, int, float[][], int)}. */
     static void packA(double[] a, boolean transA, int m, int k, int i0, int rows, int p0, int kc,
-                      int mr, double[] dst, int d0) {
+                      int mr, int stride, double[][] dst, int d0) {
         for (int s = 0; s * mr < rows; s++) {
-            int base = d0 + s * kc * mr;
+            double[] out = dst[s];
             int row0 = i0 + s * mr;
             int valid = Math.min(mr, rows - s * mr);
             if (!transA && mr == 6 && valid == 6) {
-                for (int p = 0, q = row0 * k + p0, d = base; p < kc; p++, q++, d += 6) {
-                    dst[d] = a[q];
-                    dst[d + 1] = a[q + k];
-                    dst[d + 2] = a[q + 2 * k];
-                    dst[d + 3] = a[q + 3 * k];
-                    dst[d + 4] = a[q + 4 * k];
-                    dst[d + 5] = a[q + 5 * k];
+                for (int p = 0, q = row0 * k + p0, d = d0; p < kc; p++, q++, d += stride) {
+                    out[d] = a[q];
+                    out[d + 1] = a[q + k];
+                    out[d + 2] = a[q + 2 * k];
+                    out[d + 3] = a[q + 3 * k];
+                    out[d + 4] = a[q + 4 * k];
+                    out[d + 5] = a[q + 5 * k];
                 }
                 continue;
             }
+            // Element (r, p) of op(A) is at a[src + r * rowStep + p * depthStep].
             int rowStep = transA ? 1 : k;
             int depthStep = transA ? m : 1;
             int src = transA ? p0 * m + row0 : row0 * k + p0;
-            for (int p = 0, d = base; p < kc; p++, d += mr, src += depthStep) {
+            for (int p = 0, d = d0; p < kc; p++, d += stride, src += depthStep) {
                 for (int r = 0; r < valid; r++) {
-                    dst[d + r] = a[src + r * rowStep];
+                    out[d + r] = a[src + r * rowStep];
                 }
                 for (int r = valid; r < mr; r++) {
-                    dst[d + r] = 0.0;
+                    out[d + r] = 0.0;
                 }
             }
         }
@@ -610,50 +626,69 @@ final class GemmEngine implements AutoCloseable {
 
     /**
      * Packs depths {@code [p0, p0 + kc)} and columns {@code [j0, j0 + cols)} of op(B) into strips
-     * of the kernel's {@code NR} columns: element (p, j) of strip t at
-     * {@code d0 + t * kc * NR + p * NR + j}, zero-padded.
+     * of the kernel's {@code NR} columns, each split into its {@code G} groups of {@code W = NR / G}
+     * columns (see {@link TileKernel}): element (p, j) of strip t in array
+     * {@code dst[(t0 + t) * G + j / W]} at {@code d0 + p * S + j % W}, zero-padded.
      */
     void packB(float[] b, boolean transB, int k, int n, int p0, int kc, int j0, int cols,
-               float[] dst, int d0) {
+               float[][] dst, int t0, int d0) {
         int nr = kernel.floatCols();
-        int strips = (cols + nr - 1) / nr;
-        int full = cols / nr; // strips with nr valid columns
+        int groups = kernel.floatGroups();
+        int w = nr / groups;
+        int stride = kernel.floatStride();
+        int arrays = (cols + nr - 1) / nr * groups;
         if (!transB) {
-            // One pass along each row of B (contiguous reads), copying nr-wide pieces with the
-            // kernel's row copy: with vector moves, 2.5 times as fast as an element loop.
-            for (int p = 0; p < kc; p++) {
-                int src = (p0 + p) * n + j0;
-                int d = d0 + p * nr;
-                for (int t = 0; t < full; t++, src += nr, d += kc * nr) {
-                    kernel.copyRow(b, src, dst, d);
+            // Rows of B are read in blocks of ROWS_PER_COPY (contiguous pieces of each row, which
+            // the hardware prefetches), a strip at a time: its one or two destination arrays are
+            // then checked once per block. The kernel's row copy moves whole vectors, 2.5 times
+            // as fast as an element loop. Going a row at a time over every array made the input
+            // gradient (64 x 4096 times 4096 x 4096) about 8 % slower.
+            int fullStrips = cols / nr; // strips with nr valid columns
+            for (int pb = 0; pb < kc; pb += ROWS_PER_COPY) {
+                int pe = Math.min(kc, pb + ROWS_PER_COPY);
+                for (int t = 0; t < fullStrips; t++) {
+                    float[] lo = dst[(t0 + t) * groups];
+                    float[] hi = dst[(t0 + t) * groups + groups - 1];
+                    for (int p = pb, src = (p0 + p) * n + j0 + t * nr, d = d0 + p * stride; p < pe;
+                            p++, src += n, d += stride) {
+                        kernel.copyRow(b, src, lo, d);
+                        if (groups == 2) {
+                            kernel.copyRow(b, src + w, hi, d);
+                        }
+                    }
                 }
-                if (full < strips) {
-                    int valid = cols - full * nr;
-                    for (int j = 0; j < nr; j++) {
-                        dst[d + j] = j < valid ? b[src + j] : 0f;
+            }
+            for (int p = 0; p < kc; p++) {
+                int src = (p0 + p) * n + j0 + fullStrips * nr;
+                int d = d0 + p * stride;
+                for (int q = fullStrips * groups; q < arrays; q++, src += w) {
+                    float[] out = dst[t0 * groups + q];
+                    int valid = cols - q * w;
+                    for (int j = 0; j < w; j++) {
+                        out[d + j] = j < valid ? b[src + j] : 0f;
                     }
                 }
             }
             return;
         }
         // B is stored n x k: column j of op(B) is row j of b. In blocks of TRANSPOSE_DEPTHS
-        // depths, each of the strip's rows in turn: the nr rows are read in step, and the lines
+        // depths, each of the group's rows in turn: the w rows are read in step, and the lines
         // written stay in L1.
-        for (int t = 0; t < strips; t++) {
-            int base = d0 + t * kc * nr;
-            int valid = Math.min(nr, cols - t * nr);
-            int row0 = (j0 + t * nr) * k + p0;
+        for (int q = 0; q < arrays; q++) {
+            float[] out = dst[t0 * groups + q];
+            int valid = Math.min(w, cols - q * w);
+            int row0 = (j0 + q * w) * k + p0;
             for (int pb = 0; pb < kc; pb += TRANSPOSE_DEPTHS) {
                 int pe = Math.min(kc, pb + TRANSPOSE_DEPTHS);
-                for (int j = 0; j < nr; j++) {
-                    int d = base + pb * nr + j;
+                for (int j = 0; j < w; j++) {
+                    int d = d0 + pb * stride + j;
                     if (j >= valid) {
-                        for (int p = pb; p < pe; p++, d += nr) {
-                            dst[d] = 0f;
+                        for (int p = pb; p < pe; p++, d += stride) {
+                            out[d] = 0f;
                         }
                     } else {
-                        for (int p = pb, src = row0 + j * k + pb; p < pe; p++, d += nr, src++) {
-                            dst[d] = b[src];
+                        for (int p = pb, src = row0 + j * k + pb; p < pe; p++, d += stride, src++) {
+                            out[d] = b[src];
                         }
                     }
                 }
@@ -661,43 +696,66 @@ final class GemmEngine implements AutoCloseable {
         }
     }
 
-    /** The double twin of {@link #packB(float[], boolean, int, int, int, int, int, int, float[], int)}. */
+    /** The double twin of {@link #packB(float[], boolean, int, int, int, int, int, int, float[][], int, int)}. */
     void packB(double[] b, boolean transB, int k, int n, int p0, int kc, int j0, int cols,
-               double[] dst, int d0) {
+               double[][] dst, int t0, int d0) {
         int nr = kernel.doubleCols();
-        int strips = (cols + nr - 1) / nr;
-        int full = cols / nr; // strips with nr valid columns
+        int groups = kernel.doubleGroups();
+        int w = nr / groups;
+        int stride = kernel.doubleStride();
+        int arrays = (cols + nr - 1) / nr * groups;
         if (!transB) {
-            for (int p = 0; p < kc; p++) {
-                int src = (p0 + p) * n + j0;
-                int d = d0 + p * nr;
-                for (int t = 0; t < full; t++, src += nr, d += kc * nr) {
-                    kernel.copyRow(b, src, dst, d);
+            // Rows of B are read in blocks of ROWS_PER_COPY (contiguous pieces of each row, which
+            // the hardware prefetches), a strip at a time: its one or two destination arrays are
+            // then checked once per block. The kernel's row copy moves whole vectors, 2.5 times
+            // as fast as an element loop. Going a row at a time over every array made the input
+            // gradient (64 x 4096 times 4096 x 4096) about 8 % slower.
+            int fullStrips = cols / nr; // strips with nr valid columns
+            for (int pb = 0; pb < kc; pb += ROWS_PER_COPY) {
+                int pe = Math.min(kc, pb + ROWS_PER_COPY);
+                for (int t = 0; t < fullStrips; t++) {
+                    double[] lo = dst[(t0 + t) * groups];
+                    double[] hi = dst[(t0 + t) * groups + groups - 1];
+                    for (int p = pb, src = (p0 + p) * n + j0 + t * nr, d = d0 + p * stride; p < pe;
+                            p++, src += n, d += stride) {
+                        kernel.copyRow(b, src, lo, d);
+                        if (groups == 2) {
+                            kernel.copyRow(b, src + w, hi, d);
+                        }
+                    }
                 }
-                if (full < strips) {
-                    int valid = cols - full * nr;
-                    for (int j = 0; j < nr; j++) {
-                        dst[d + j] = j < valid ? b[src + j] : 0.0;
+            }
+            for (int p = 0; p < kc; p++) {
+                int src = (p0 + p) * n + j0 + fullStrips * nr;
+                int d = d0 + p * stride;
+                for (int q = fullStrips * groups; q < arrays; q++, src += w) {
+                    double[] out = dst[t0 * groups + q];
+                    int valid = cols - q * w;
+                    for (int j = 0; j < w; j++) {
+                        out[d + j] = j < valid ? b[src + j] : 0.0;
                     }
                 }
             }
             return;
         }
-        for (int t = 0; t < strips; t++) {
-            int base = d0 + t * kc * nr;
-            int valid = Math.min(nr, cols - t * nr);
-            int row0 = (j0 + t * nr) * k + p0;
+        // B is stored n x k: column j of op(B) is row j of b. In blocks of TRANSPOSE_DEPTHS
+        // depths, each of the group's rows in turn: the w rows are read in step, and the lines
+        // written stay in L1.
+        for (int q = 0; q < arrays; q++) {
+            double[] out = dst[t0 * groups + q];
+            int valid = Math.min(w, cols - q * w);
+            int row0 = (j0 + q * w) * k + p0;
             for (int pb = 0; pb < kc; pb += TRANSPOSE_DEPTHS) {
                 int pe = Math.min(kc, pb + TRANSPOSE_DEPTHS);
-                for (int j = 0; j < nr; j++) {
-                    int d = base + pb * nr + j;
+                for (int j = 0; j < w; j++) {
+                    int d = d0 + pb * stride + j;
                     if (j >= valid) {
-                        for (int p = pb; p < pe; p++, d += nr) {
-                            dst[d] = 0.0;
+                        for (int p = pb; p < pe; p++, d += stride) {
+                            out[d] = 0.0;
                         }
                     } else {
-                        for (int p = pb, src = row0 + j * k + pb; p < pe; p++, d += nr, src++) {
-                            dst[d] = b[src];
+                        for (int p = pb, src = row0 + j * k + pb; p < pe; p++, d += stride, src++) {
+                            out[d] = b[src];
                         }
                     }
                 }
@@ -759,8 +817,8 @@ final class GemmEngine implements AutoCloseable {
         double dalpha;
         double dbeta;
         /** For {@link #linear}: B prepacked by {@link #packWeights}, the bias, the activation. */
-        float[] fpacked;
-        double[] dpacked;
+        float[][] fpacked;
+        double[][] dpacked;
         float[] fbias;
         double[] dbias;
         Activation activation = Activation.IDENTITY;
@@ -795,12 +853,12 @@ final class GemmEngine implements AutoCloseable {
         }
 
         /** Resets the shared state before the parts start; sizes the shared panel. */
-        void start(Space own, int panel) {
+        void start(Space own, int panelArrays, int panelLength) {
             this.own = own;
             if (fc != null) {
-                own.ensureFloat(0, panel, 0);
+                own.ensureFloat(0, 0, panelArrays, panelLength, 0);
             } else {
-                own.ensureDouble(0, panel, 0);
+                own.ensureDouble(0, 0, panelArrays, panelLength, 0);
             }
             ticket.set(0);
             arrived.set(0);
@@ -850,44 +908,63 @@ final class GemmEngine implements AutoCloseable {
 
         /** Drops the array references so the engine does not keep callers' memory alive. */
         void release() {
-            fa = fb = fc = fpacked = fbias = null;
-            da = db = dc = dpacked = dbias = null;
+            fa = fb = fc = fbias = null;
+            da = db = dc = dbias = null;
+            fpacked = null;
+            dpacked = null;
             activation = Activation.IDENTITY;
             own = null;
         }
     }
 
-    /** Per-thread packing buffers, grown once and reused. */
+    /**
+     * Per-thread packing buffers, grown once and reused: strips of A, strips of B (the shared
+     * panel, for the thread that owns it, or one strip of B), the kernel's scratch tile. Each
+     * strip's array grows on its own, so the panel path's many short strips and the strips path's
+     * few long ones share the arrays without either allocating again.
+     */
     private static final class Space {
-        float[] fpa = new float[0];
-        float[] fpb = new float[0];
+        float[][] fpa = new float[0][];
+        float[][] fpb = new float[0][];
         float[] facc = new float[0];
-        double[] dpa = new double[0];
-        double[] dpb = new double[0];
+        double[][] dpa = new double[0][];
+        double[][] dpb = new double[0][];
         double[] dacc = new double[0];
 
-        void ensureFloat(int pa, int pb, int acc) {
-            if (fpa.length < pa) {
-                fpa = new float[pa];
-            }
-            if (fpb.length < pb) {
-                fpb = new float[pb];
-            }
+        void ensureFloat(int aStrips, int aLength, int bArrays, int bLength, int acc) {
+            fpa = grow(fpa, aStrips, aLength);
+            fpb = grow(fpb, bArrays, bLength);
             if (facc.length < acc) {
                 facc = new float[acc];
             }
         }
 
-        void ensureDouble(int pa, int pb, int acc) {
-            if (dpa.length < pa) {
-                dpa = new double[pa];
-            }
-            if (dpb.length < pb) {
-                dpb = new double[pb];
-            }
+        void ensureDouble(int aStrips, int aLength, int bArrays, int bLength, int acc) {
+            dpa = grow(dpa, aStrips, aLength);
+            dpb = grow(dpb, bArrays, bLength);
             if (dacc.length < acc) {
                 dacc = new double[acc];
             }
+        }
+
+        private static float[][] grow(float[][] arrays, int count, int length) {
+            float[][] a = arrays.length < count ? Arrays.copyOf(arrays, count) : arrays;
+            for (int i = 0; i < count; i++) {
+                if (a[i] == null || a[i].length < length) {
+                    a[i] = new float[length];
+                }
+            }
+            return a;
+        }
+
+        private static double[][] grow(double[][] arrays, int count, int length) {
+            double[][] a = arrays.length < count ? Arrays.copyOf(arrays, count) : arrays;
+            for (int i = 0; i < count; i++) {
+                if (a[i] == null || a[i].length < length) {
+                    a[i] = new double[length];
+                }
+            }
+            return a;
         }
     }
 }

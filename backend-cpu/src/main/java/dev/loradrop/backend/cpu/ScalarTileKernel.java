@@ -43,6 +43,26 @@ final class ScalarTileKernel implements TileKernel {
     }
 
     @Override
+    public int floatGroups() {
+        return 1;
+    }
+
+    @Override
+    public int doubleGroups() {
+        return 1;
+    }
+
+    @Override
+    public int floatStride() {
+        return NR_F;
+    }
+
+    @Override
+    public int doubleStride() {
+        return NR_D;
+    }
+
+    @Override
     public void copyRow(float[] src, int s, float[] dst, int d) {
         System.arraycopy(src, s, dst, d, NR_F);
     }
@@ -53,15 +73,15 @@ final class ScalarTileKernel implements TileKernel {
     }
 
     @Override
-    public void tile(int kc, float[] pa, int pa0, float[] pb, int pb0, float[] c, int c0, int ldc,
-                     int rows, int cols, float alpha, float beta, boolean first,
+    public void tile(int kc, float[] pa, float[][] pbs, int pbi, int q0, float[] c, int c0,
+                     int ldc, int rows, int cols, float alpha, float beta, boolean first,
                      float[] acc) {
         Arrays.fill(acc, 0, MR * NR_F, 0f);
+        float[] pb = pbs[pbi];
         for (int p = 0; p < kc; p++) {
-            int ap = pa0 + p * MR;
-            int bp = pb0 + p * NR_F;
+            int bp = q0 + p * NR_F;
             for (int r = 0; r < MR; r++) {
-                float a = pa[ap + r];
+                float a = pa[bp + r];
                 int ar = r * NR_F;
                 for (int j = 0; j < NR_F; j++) {
                     acc[ar + j] += a * pb[bp + j];
@@ -72,15 +92,15 @@ final class ScalarTileKernel implements TileKernel {
     }
 
     @Override
-    public void tile(int kc, double[] pa, int pa0, double[] pb, int pb0, double[] c, int c0,
+    public void tile(int kc, double[] pa, double[][] pbs, int pbi, int q0, double[] c, int c0,
                      int ldc, int rows, int cols, double alpha, double beta, boolean first,
                      double[] acc) {
         Arrays.fill(acc, 0, MR * NR_D, 0.0);
+        double[] pb = pbs[pbi];
         for (int p = 0; p < kc; p++) {
-            int ap = pa0 + p * MR;
-            int bp = pb0 + p * NR_D;
+            int bp = q0 + p * NR_D;
             for (int r = 0; r < MR; r++) {
-                double a = pa[ap + r];
+                double a = pa[bp + r];
                 int ar = r * NR_D;
                 for (int j = 0; j < NR_D; j++) {
                     acc[ar + j] += a * pb[bp + j];

@@ -1,5 +1,6 @@
 package dev.loradrop.backend.cpu;
 
+import java.lang.invoke.VarHandle;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -19,6 +20,29 @@ final class VectorTileKernel implements TileKernel {
     private static final int FL = FS.length();
     private static final int DL = DS.length();
     private static final int MR = 6;
+    /**
+     * Groups of a packed strip of B: two arrays of one vector per depth when a vector holds the
+     * strip of A's {@code MR} elements (A's stride is then one vector too), else one array of two
+     * vectors per depth.
+     */
+    private static final int FG = FL >= MR ? 2 : 1;
+    private static final int DG = DL >= MR ? 2 : 1;
+    /** The stride of every packed array: B's group, or A's MR rounded up to whole vectors. */
+    private static final int FW = Math.max(2 * FL / FG, (MR + FL - 1) / FL * FL);
+    private static final int DW = Math.max(2 * DL / DG, (MR + DL - 1) / DL * DL);
+    /** Offset of the second vector of B: 0 in the second group's array, else FL in the first's. */
+    private static final int F_HI = FG == 2 ? 0 : FL;
+    private static final int D_HI = DG == 2 ? 0 : DL;
+    /**
+     * Whether to order each row's broadcast after the previous row's with a load fence. With
+     * AVX2's 16 vector registers C2 otherwise issues all six broadcasts at the top of the loop and
+     * spills accumulators; on x86 the fence orders the JIT's schedule and emits no instruction.
+     * Elsewhere (AArch64: 32 registers) it would emit a barrier, so it is left out.
+     */
+    private static final boolean FENCE = switch (System.getProperty("os.arch", "")) {
+        case "amd64", "x86_64" -> true;
+        default -> false;
+    };
 
     /** Public for reflective construction by {@link CpuPaths}. */
     public VectorTileKernel() {
@@ -49,66 +73,91 @@ final class VectorTileKernel implements TileKernel {
         return 2 * DL;
     }
 
-    /** Two vector moves: 2.5 times as fast as an element loop, which C2 leaves scalar here. */
+    @Override
+    public int floatGroups() {
+        return FG;
+    }
+
+    @Override
+    public int doubleGroups() {
+        return DG;
+    }
+
+    @Override
+    public int floatStride() {
+        return FW;
+    }
+
+    @Override
+    public int doubleStride() {
+        return DW;
+    }
+
+    /** Vector moves: 2.5 times as fast as an element loop, which C2 leaves scalar here. */
     @Override
     public void copyRow(float[] src, int s, float[] dst, int d) {
-        FloatVector.fromArray(FS, src, s).intoArray(dst, d);
-        FloatVector.fromArray(FS, src, s + FL).intoArray(dst, d + FL);
+        for (int i = 0; i < 2 * FL / FG; i += FL) {
+            FloatVector.fromArray(FS, src, s + i).intoArray(dst, d + i);
+        }
     }
 
     @Override
     public void copyRow(double[] src, int s, double[] dst, int d) {
-        DoubleVector.fromArray(DS, src, s).intoArray(dst, d);
-        DoubleVector.fromArray(DS, src, s + DL).intoArray(dst, d + DL);
+        for (int i = 0; i < 2 * DL / DG; i += DL) {
+            DoubleVector.fromArray(DS, src, s + i).intoArray(dst, d + i);
+        }
+    }
+
+    private static void fence() {
+        if (FENCE) {
+            VarHandle.loadLoadFence();
+        }
     }
 
     /**
      * The register tile: twelve accumulators over the depth, then spilled to {@code scratch}. Kept
      * small and separate so that C2 optimises its loop fully.
      */
-    private static void accumulate(int kc, float[] pa, int pa0, float[] pb, int pb0,
+    private static void accumulate(int kc, float[] pa, float[] lo, float[] hi, int q0,
                                    float[] scratch) {
         FloatVector z = FloatVector.zero(FS);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
         FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-        // The loop counts in B's index, so C2 moves the bounds checks of B's loads out of the
-        // loop. With a separate step counter it checks both arrays on every step: five more
-        // instructions per twelve FMAs, which cost a quarter of the speed on a shared core.
-        // (Counting in A's index instead is as fast on JDK 17, but JDK 25 then spills an
-        // accumulator.) As it is, C2 (JDK 17) emits 32 instructions per step: the 20 loads and
-        // FMAs, two bounds checks of A (5), the counters (4) and a copy. Loops free of checks
-        // (A padded to 8 per step and indexed by the counter, B at twice it; or a 4 x 16 tile;
-        // or two steps per pass) were 1.5 to 2.5 times slower: C2 then hoists all six
-        // broadcasts to the top of the loop and spills accumulators, which the checks' branches
-        // prevented. So did reading A through sun.misc.Unsafe (no checks): 0.43 times as fast.
-        // Tiles whose B loads fold into the FMAs (3 x 32 or 4 x 24, each load of B through its
-        // own reference to the array, so that none is shared) take 22-26 instructions per twelve
-        // FMAs, but make fifteen loads and ran at 0.5 (0.7 with B aligned to 32 bytes, which Java
-        // does not promise): the load ports, not dispatch, then limit them. What does stop the
-        // hoisting is a VarHandle.loadLoadFence() between rows (no instruction on x86): with A
-        // at the same index as B (each strip in an array of its own, A at B's stride), C2 emits
-        // 24 instructions per twelve FMAs; that layout made square GEMMs 6-8 % faster but a
-        // skinny A times an untransposed B about 10 % slower, so it is not used yet.
-        int ap = pa0;
-        for (int bp = pb0, end = pb0 + kc * 2 * FL; bp < end; bp += 2 * FL, ap += MR) {
-            FloatVector b0 = FloatVector.fromArray(FS, pb, bp);
-            FloatVector b1 = FloatVector.fromArray(FS, pb, bp + FL);
-            FloatVector a0 = FloatVector.broadcast(FS, pa[ap + 0]);
+        // One index walks A and B (see TileKernel), so C2 checks their bounds once, before the
+        // loop. The fences keep each row's broadcast after the previous row's: without them C2
+        // issues all six at the top of the loop and spills accumulators (1.5 to 2.5 times
+        // slower). So C2 (JDK 17 and 25) emits 24 instructions per twelve FMAs: the 8 loads, the
+        // 12 FMAs, the counter, the compare-and-branch and a copy. OpenBLAS's Haswell kernel
+        // issues about 24. A and B at offsets of their own (the layout before) took 32: two
+        // bounds checks of A on every step, and their arithmetic. Also measured: A read through
+        // sun.misc.Unsafe, without checks or fences, 0.43 times as fast; tiles whose B loads fold
+        // into the FMAs (3 x 32 or 4 x 24, each load of B through its own reference to the
+        // array), 22-26 instructions but fifteen loads per twelve FMAs, 0.5 times as fast (0.7
+        // with B aligned to 32 bytes, which Java does not promise): the load ports limit them.
+        for (int q = q0, end = q0 + kc * FW; q < end; q += FW) {
+            FloatVector b0 = FloatVector.fromArray(FS, lo, q);
+            FloatVector b1 = FloatVector.fromArray(FS, hi, q + F_HI);
+            FloatVector a0 = FloatVector.broadcast(FS, pa[q + 0]);
             c00 = a0.fma(b0, c00);
             c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(FS, pa[ap + 1]);
+            fence();
+            FloatVector a1 = FloatVector.broadcast(FS, pa[q + 1]);
             c10 = a1.fma(b0, c10);
             c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(FS, pa[ap + 2]);
+            fence();
+            FloatVector a2 = FloatVector.broadcast(FS, pa[q + 2]);
             c20 = a2.fma(b0, c20);
             c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(FS, pa[ap + 3]);
+            fence();
+            FloatVector a3 = FloatVector.broadcast(FS, pa[q + 3]);
             c30 = a3.fma(b0, c30);
             c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(FS, pa[ap + 4]);
+            fence();
+            FloatVector a4 = FloatVector.broadcast(FS, pa[q + 4]);
             c40 = a4.fma(b0, c40);
             c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(FS, pa[ap + 5]);
+            fence();
+            FloatVector a5 = FloatVector.broadcast(FS, pa[q + 5]);
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
         }
@@ -128,10 +177,10 @@ final class VectorTileKernel implements TileKernel {
     }
 
     @Override
-    public void tile(int kc, float[] pa, int pa0, float[] pb, int pb0, float[] c, int c0,
+    public void tile(int kc, float[] pa, float[][] pb, int pbi, int q0, float[] c, int c0,
                      int ldc, int rows, int cols, float alpha, float beta, boolean first,
                      float[] scratch) {
-        accumulate(kc, pa, pa0, pb, pb0, scratch);
+        accumulate(kc, pa, pb[pbi], pb[pbi + FG - 1], q0, scratch);
         if (rows == MR && cols == 2 * FL) {
             merge(scratch, c, c0, ldc, alpha, beta, first);
         } else {
@@ -162,32 +211,36 @@ final class VectorTileKernel implements TileKernel {
      * The register tile: twelve accumulators over the depth, then spilled to {@code scratch}. Kept
      * small and separate so that C2 optimises its loop fully.
      */
-    private static void accumulate(int kc, double[] pa, int pa0, double[] pb, int pb0,
+    private static void accumulate(int kc, double[] pa, double[] lo, double[] hi, int q0,
                                    double[] scratch) {
         DoubleVector z = DoubleVector.zero(DS);
         DoubleVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
         DoubleVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
         // The loop's form, and why: see the float accumulate.
-        int ap = pa0;
-        for (int bp = pb0, end = pb0 + kc * 2 * DL; bp < end; bp += 2 * DL, ap += MR) {
-            DoubleVector b0 = DoubleVector.fromArray(DS, pb, bp);
-            DoubleVector b1 = DoubleVector.fromArray(DS, pb, bp + DL);
-            DoubleVector a0 = DoubleVector.broadcast(DS, pa[ap + 0]);
+        for (int q = q0, end = q0 + kc * DW; q < end; q += DW) {
+            DoubleVector b0 = DoubleVector.fromArray(DS, lo, q);
+            DoubleVector b1 = DoubleVector.fromArray(DS, hi, q + D_HI);
+            DoubleVector a0 = DoubleVector.broadcast(DS, pa[q + 0]);
             c00 = a0.fma(b0, c00);
             c01 = a0.fma(b1, c01);
-            DoubleVector a1 = DoubleVector.broadcast(DS, pa[ap + 1]);
+            fence();
+            DoubleVector a1 = DoubleVector.broadcast(DS, pa[q + 1]);
             c10 = a1.fma(b0, c10);
             c11 = a1.fma(b1, c11);
-            DoubleVector a2 = DoubleVector.broadcast(DS, pa[ap + 2]);
+            fence();
+            DoubleVector a2 = DoubleVector.broadcast(DS, pa[q + 2]);
             c20 = a2.fma(b0, c20);
             c21 = a2.fma(b1, c21);
-            DoubleVector a3 = DoubleVector.broadcast(DS, pa[ap + 3]);
+            fence();
+            DoubleVector a3 = DoubleVector.broadcast(DS, pa[q + 3]);
             c30 = a3.fma(b0, c30);
             c31 = a3.fma(b1, c31);
-            DoubleVector a4 = DoubleVector.broadcast(DS, pa[ap + 4]);
+            fence();
+            DoubleVector a4 = DoubleVector.broadcast(DS, pa[q + 4]);
             c40 = a4.fma(b0, c40);
             c41 = a4.fma(b1, c41);
-            DoubleVector a5 = DoubleVector.broadcast(DS, pa[ap + 5]);
+            fence();
+            DoubleVector a5 = DoubleVector.broadcast(DS, pa[q + 5]);
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
         }
@@ -207,10 +260,10 @@ final class VectorTileKernel implements TileKernel {
     }
 
     @Override
-    public void tile(int kc, double[] pa, int pa0, double[] pb, int pb0, double[] c, int c0,
+    public void tile(int kc, double[] pa, double[][] pb, int pbi, int q0, double[] c, int c0,
                      int ldc, int rows, int cols, double alpha, double beta, boolean first,
                      double[] scratch) {
-        accumulate(kc, pa, pa0, pb, pb0, scratch);
+        accumulate(kc, pa, pb[pbi], pb[pbi + DG - 1], q0, scratch);
         if (rows == MR && cols == 2 * DL) {
             merge(scratch, c, c0, ldc, alpha, beta, first);
         } else {
