@@ -41,7 +41,10 @@ final class GemmEngine implements AutoCloseable {
      * At 256 (BLIS's choice, which keeps a tile's strips of A and B in L1 together), sgemm 2048^3
      * made eight passes over its 16 MiB of C and was 2-4 % slower in three of four paired runs.
      * At 1024 it was faster still, but a skinny A times an untransposed B (a layer's input
-     * gradient) was 15-20 % slower, its strips of A and B no longer fitting in L1 or L2.
+     * gradient) was 15-20 % slower, its strips of A and B no longer fitting in L1 or L2. At 683
+     * to 1024, sgemm 2048^3 was 1-3 % faster in paired runs, but at 768 the input gradient was
+     * 2-4 % slower. A depth chosen by the number of rows would make a row's bits depend on the
+     * batch it is in, so the depth stays one constant.
      */
     private static final int KC = 512;
     /**
@@ -53,7 +56,11 @@ final class GemmEngine implements AutoCloseable {
     /**
      * Columns of a shared panel of B, in strips: 4 MiB of packed B (float, depth 512), read from
      * L3. Panels small enough for L2 (8 or 16 strips, depth 256 or 512) were 0.69-0.73 times as
-     * fast on sgemm 2048^3: each panel then costs two barriers and a repacking of A.
+     * fast on sgemm 2048^3: each panel then costs two barriers and a repacking of A. Swapping
+     * the roles was 0.92-0.99 times as fast: all of A's block packed once and shared, and each
+     * task packing 4 to 16 strips of B of its own, which stay in L2. Here the kernel already runs
+     * at its speed with everything in L1 (about 80 GFLOP/s a thread), so where B is read from does
+     * not limit it.
      */
     private static final int NC_STRIPS = 128;
     /** Below this many multiply-adds a GEMM runs on the calling thread alone. */
