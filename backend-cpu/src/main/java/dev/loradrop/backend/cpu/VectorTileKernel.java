@@ -197,7 +197,8 @@ final class VectorTileKernel implements TileKernel {
      * tenth as many, with C at 3 MiB as at 16). None of these was faster in paired runs:
      * loading the tile's lines of C first, or those of a tile 2 or 4 ahead, or those of a whole
      * row of tiles before it; filling C with -0 ahead and adding; merging straight from the
-     * accumulators, without the spill. Loading all twelve products before the first store was
+     * accumulators, without the spill; tiles whose rows of C start on a cache line (a first strip
+     * of 12 columns, for a 2048-column C). Loading all twelve products before the first store was
      * 0.93 times as fast. Java has no prefetch instruction, which is how OpenBLAS hides these
      * misses.
      */
