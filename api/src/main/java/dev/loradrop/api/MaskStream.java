@@ -92,25 +92,74 @@ public final class MaskStream {
                                  int step, int size, long threshold) {
         int k0 = (int) seed;
         int k1 = (int) (seed >>> 32);
-        int[] block = new int[4];
         for (int w = fromWord; w < toWord; w++) {
-            long bits = 0;
             int base = w << 6;
             // 64 elements = 16 Philox blocks; element i uses block i/4, word i%4.
-            for (int b = 0; b < 16; b++) {
-                long counter = ((long) base >>> 2) + b;
-                Philox4x32.block((int) counter, (int) (counter >>> 32), step, stream, k0, k1,
-                        block);
-                for (int j = 0; j < 4; j++) {
-                    long keep = ((block[j] & 0xFFFFFFFFL) - threshold) >>> 63;
-                    bits |= keep << (b * 4 + j);
-                }
-            }
+            long counter = (long) base >>> 2;
+            long bits = keepBits(counter, step, stream, k0, k1, threshold)
+                    | keepBits(counter + 4, step, stream, k0, k1, threshold) << 16
+                    | keepBits(counter + 8, step, stream, k0, k1, threshold) << 32
+                    | keepBits(counter + 12, step, stream, k0, k1, threshold) << 48;
             int valid = size - base;
             if (valid < 64) {
                 bits &= valid <= 0 ? 0L : (-1L >>> (64 - valid));
             }
             words[w] = bits;
         }
+    }
+
+    private static final long MASK = 0xFFFFFFFFL;
+
+    /**
+     * The keep bits of blocks {@code counter} to {@code counter + 3}: {@link Philox4x32#block}
+     * four times over, its rounds interleaved so that the four blocks' multiplies overlap (one
+     * block at a time is a chain of dependent multiplies: 1.3-1.7 times as slow). Bit
+     * {@code 4 b + j} is word j of block {@code counter + b}.
+     */
+    private static long keepBits(long counter, int step, int stream, int k0, int k1,
+                                 long threshold) {
+        long cb = counter + 1;
+        long cc = counter + 2;
+        long cd = counter + 3;
+        int a0 = (int) counter, a1 = (int) (counter >>> 32), a2 = step, a3 = stream;
+        int b0 = (int) cb, b1 = (int) (cb >>> 32), b2 = step, b3 = stream;
+        int c0 = (int) cc, c1 = (int) (cc >>> 32), c2 = step, c3 = stream;
+        int d0 = (int) cd, d1 = (int) (cd >>> 32), d2 = step, d3 = stream;
+        for (int round = 0; round < Philox4x32.ROUNDS; round++) {
+            long pa0 = Philox4x32.M0L * (a0 & MASK), pa1 = Philox4x32.M1L * (a2 & MASK);
+            long pb0 = Philox4x32.M0L * (b0 & MASK), pb1 = Philox4x32.M1L * (b2 & MASK);
+            long pc0 = Philox4x32.M0L * (c0 & MASK), pc1 = Philox4x32.M1L * (c2 & MASK);
+            long pd0 = Philox4x32.M0L * (d0 & MASK), pd1 = Philox4x32.M1L * (d2 & MASK);
+            a0 = (int) (pa1 >>> 32) ^ a1 ^ k0;
+            a2 = (int) (pa0 >>> 32) ^ a3 ^ k1;
+            a1 = (int) pa1;
+            a3 = (int) pa0;
+            b0 = (int) (pb1 >>> 32) ^ b1 ^ k0;
+            b2 = (int) (pb0 >>> 32) ^ b3 ^ k1;
+            b1 = (int) pb1;
+            b3 = (int) pb0;
+            c0 = (int) (pc1 >>> 32) ^ c1 ^ k0;
+            c2 = (int) (pc0 >>> 32) ^ c3 ^ k1;
+            c1 = (int) pc1;
+            c3 = (int) pc0;
+            d0 = (int) (pd1 >>> 32) ^ d1 ^ k0;
+            d2 = (int) (pd0 >>> 32) ^ d3 ^ k1;
+            d1 = (int) pd1;
+            d3 = (int) pd0;
+            k0 += Philox4x32.W0;
+            k1 += Philox4x32.W1;
+        }
+        return keep(a0, threshold) | keep(a1, threshold) << 1 | keep(a2, threshold) << 2
+                | keep(a3, threshold) << 3 | keep(b0, threshold) << 4 | keep(b1, threshold) << 5
+                | keep(b2, threshold) << 6 | keep(b3, threshold) << 7 | keep(c0, threshold) << 8
+                | keep(c1, threshold) << 9 | keep(c2, threshold) << 10
+                | keep(c3, threshold) << 11 | keep(d0, threshold) << 12
+                | keep(d1, threshold) << 13 | keep(d2, threshold) << 14
+                | keep(d3, threshold) << 15;
+    }
+
+    /** 1 if the unsigned word is below the threshold, else 0; branch-free. */
+    private static long keep(int word, long threshold) {
+        return ((word & MASK) - threshold) >>> 63;
     }
 }

@@ -9,10 +9,12 @@ package dev.loradrop.api;
  */
 public final class Philox4x32 {
 
-    private static final int M0 = 0xD2511F53;
-    private static final int M1 = 0xCD9E8D57;
-    private static final int W0 = 0x9E3779B9;
-    private static final int W1 = 0xBB67AE85;
+    /** The round multipliers, as unsigned values (shared with {@link MaskStream}). */
+    static final long M0L = 0xD2511F53L;
+    static final long M1L = 0xCD9E8D57L;
+    /** The key schedule's Weyl increments. */
+    static final int W0 = 0x9E3779B9;
+    static final int W1 = 0xBB67AE85;
 
     /** Number of rounds. */
     public static final int ROUNDS = 10;
@@ -37,8 +39,8 @@ public final class Philox4x32 {
                 k0 += W0;
                 k1 += W1;
             }
-            long p0 = (M0 & 0xFFFFFFFFL) * (c0 & 0xFFFFFFFFL);
-            long p1 = (M1 & 0xFFFFFFFFL) * (c2 & 0xFFFFFFFFL);
+            long p0 = M0L * (c0 & 0xFFFFFFFFL);
+            long p1 = M1L * (c2 & 0xFFFFFFFFL);
             int n0 = (int) (p1 >>> 32) ^ c1 ^ k0;
             int n1 = (int) p1;
             int n2 = (int) (p0 >>> 32) ^ c3 ^ k1;

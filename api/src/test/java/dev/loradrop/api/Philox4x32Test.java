@@ -23,14 +23,18 @@ class Philox4x32Test {
         assertThat(out).containsExactly(hex(o0), hex(o1), hex(o2), hex(o3));
     }
 
-    @Test
-    void maskElementsFollowTheDocumentedCounterLayout() {
-        long seed = 0x0123456789ABCDEFL;
-        int stream = 7;
-        int step = 3;
-        double p = 0.3;
+    @ParameterizedTest
+    @CsvSource({
+        "0x0123456789ABCDEF, 7, 3, 0.3, 1000",
+        "0xFEEDFACECAFE0001, 0, 0, 0.1, 4099",
+        "-1, -1, 2147483647, 0.9, 333",
+        "42, 12345, 77, 0.5, 64"
+    })
+    void maskElementsFollowTheDocumentedCounterLayout(String seedText, int stream, int step,
+                                                      double p, int size) {
+        long seed = seedText.startsWith("0x") ? Long.parseUnsignedLong(seedText.substring(2), 16)
+                : Long.parseLong(seedText);
         long threshold = MaskStream.keepThreshold(p);
-        int size = 1000;
         long[] words = MaskStream.reference(seed, stream, step, size, p);
         int[] block = new int[4];
         for (int i = 0; i < size; i++) {
@@ -40,7 +44,16 @@ class Philox4x32Test {
             boolean keep = Integer.toUnsignedLong(block[i % 4]) < threshold;
             assertThat(BitMask.isSet(words, i)).as("element %d", i).isEqualTo(keep);
         }
-        assertThat(words[words.length - 1] >>> (size % 64)).as("bits past size").isZero();
+        if (size % 64 != 0) {
+            assertThat(words[words.length - 1] >>> (size % 64)).as("bits past size").isZero();
+        }
+        // Any range of words, filled alone, equals the same words of the whole mask.
+        long[] part = new long[words.length];
+        int from = words.length / 3;
+        MaskStream.fillWords(part, from, words.length, seed, stream, step, size, threshold);
+        for (int w = 0; w < words.length; w++) {
+            assertThat(part[w]).as("word %d", w).isEqualTo(w < from ? 0L : words[w]);
+        }
     }
 
     @Test
