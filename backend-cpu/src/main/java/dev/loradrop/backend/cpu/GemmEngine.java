@@ -43,8 +43,10 @@ final class GemmEngine implements AutoCloseable {
      * At 1024 it was faster still, but a skinny A times an untransposed B (a layer's input
      * gradient) was 15-20 % slower, its strips of A and B no longer fitting in L1 or L2. At 683
      * to 1024, sgemm 2048^3 was 1-3 % faster in paired runs, but at 768 the input gradient was
-     * 2-4 % slower. A depth chosen by the number of rows would make a row's bits depend on the
-     * batch it is in, so the depth stays one constant.
+     * 2-4 % slower. With the present layout of the strips, 1024 gave sgemm 2048^3 1.02 (150
+     * paired calls), the input gradient 0.98 and the forward pass 1.04: too little to change
+     * every result's bits for. A depth chosen by the number of rows would make a row's bits
+     * depend on the batch it is in, so the depth stays one constant.
      */
     private static final int KC = 512;
     /**
@@ -58,9 +60,18 @@ final class GemmEngine implements AutoCloseable {
      * L3. Panels small enough for L2 (8 or 16 strips, depth 256 or 512) were 0.69-0.73 times as
      * fast on sgemm 2048^3: each panel then costs two barriers and a repacking of A. Swapping
      * the roles was 0.92-0.99 times as fast: all of A's block packed once and shared, and each
-     * task packing 4 to 16 strips of B of its own, which stay in L2. Here the kernel already runs
-     * at its speed with everything in L1 (about 80 GFLOP/s a thread), so where B is read from does
-     * not limit it.
+     * task packing 4 to 16 strips of B of its own, which stay in L2.
+     *
+     * <p>Reading B from L2 would pay: with the tiles' strips of B faked to four that stay in L2,
+     * sgemm 2048^3 ran 1.05-1.11 times as fast (wrong results, paired runs), and 1.14 times with
+     * the merges left out as well, which is about the kernel's speed in L1. No real blocking got
+     * that, in paired runs against this one: a task's row of tiles cut into chunks of 2 to 16
+     * strips of B, so each chunk is reused from L2 by the task's 12 strips of A, 0.97-1.04 (C is
+     * then touched in short pieces of many rows, which the hardware does not prefetch; groups of
+     * 2 to 4 strips of A per strip of B, 0.92-0.95); B's panel packed for every depth at once,
+     * each task keeping its block of C in a buffer of its own through all the depth blocks (C read
+     * never, written once) in chunks of 2 to 32 strips, in either tile order and with 4 to 12
+     * strips of A, 0.86-1.03; the same with depth blocks of 256, 0.97-0.98.
      */
     private static final int NC_STRIPS = 128;
     /** Below this many multiply-adds a GEMM runs on the calling thread alone. */
