@@ -12,6 +12,9 @@ package dev.loradrop.api;
  */
 public final class MaskStream {
 
+    /** Zero-extends an int to a long: {@code word & MASK}. */
+    private static final long MASK = 0xFFFFFFFFL;
+
     private MaskStream() {
     }
 
@@ -108,12 +111,10 @@ public final class MaskStream {
         }
     }
 
-    private static final long MASK = 0xFFFFFFFFL;
-
     /**
      * The keep bits of blocks {@code counter} to {@code counter + 3}: {@link Philox4x32#block}
      * four times over, its rounds interleaved so that the four blocks' multiplies overlap (one
-     * block at a time is a chain of dependent multiplies: 1.3-1.7 times as slow). Bit
+     * block at a time is a chain of dependent multiplies: 1.2-1.7 times as slow). Bit
      * {@code 4 b + j} is word j of block {@code counter + b}.
      */
     private static long keepBits(long counter, int step, int stream, int k0, int k1,
