@@ -452,7 +452,9 @@ final class GemmEngine implements AutoCloseable {
                     // the hardware prefetches. Going down a column of tiles instead touches C in
                     // mr-row pieces far apart (for n = 2048, 8 KiB apart: one cache set), and made
                     // sgemm 2048^3 a fifth slower; with depth blocks of 256, which keep each strip
-                    // of B in L1 as BLIS does, 0.68-0.76 times as fast as this order.
+                    // of B in L1 as BLIS does, 0.68-0.76 times as fast as this order. Running every
+                    // other depth block backwards (tasks, rows of tiles, tiles), so that it starts
+                    // on the lines of C the block before wrote last: 0.97-1.01, same bits.
                     for (int ir = 0; ir < mcb; ir += mr) {
                         float[] pa = s.fpa[ir / mr];
                         int rows = Math.min(mr, mcb - ir);
