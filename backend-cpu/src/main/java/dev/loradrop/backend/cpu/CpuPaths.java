@@ -12,12 +12,19 @@ import java.util.Locale;
  * scalar path otherwise. One log line names the path taken or why it fell back.
  *
  * <p>The system property {@value #PROPERTY} forces a path: {@code false} the scalar one,
- * {@code true} the vector one (failing with the reason when it is unavailable).
+ * {@code true} the vector one (failing with the reason when it is unavailable). The system
+ * property {@value #BITS_PROPERTY} sets the vector width of the vector path: 128, 256 or 512 bits
+ * instead of the JVM's preferred width (say, 256 on an AVX-512 machine whose clock drops under
+ * 512-bit work; or, for tests, the widths of other machines: a width above the preferred one is
+ * emulated, and very slow).
  */
 final class CpuPaths {
 
     /** The system property that forces a path: {@code true} or {@code false}. */
     static final String PROPERTY = "loradrop.cpu.vector";
+
+    /** The system property that sets the vector width in bits: 128, 256 or 512. */
+    static final String BITS_PROPERTY = "loradrop.cpu.vectorBits";
 
     static final String MODULE = "jdk.incubator.vector";
     private static final String VECTOR_CLASS = "dev.loradrop.backend.cpu.VectorTileKernel";
@@ -55,6 +62,7 @@ final class CpuPaths {
                     + PROPERTY + "=false)");
             return SCALAR;
         }
+        vectorBits(); // a bad width fails here, naming the property, not as a fallback
         String reason = vectorUnavailableReason();
         if (reason == null) {
             try {
@@ -73,6 +81,20 @@ final class CpuPaths {
         LOG.log(System.Logger.Level.INFO, "loradrop cpu backend: scalar GEMM path, because "
                 + reason);
         return SCALAR;
+    }
+
+    /**
+     * @return the vector width {@value #BITS_PROPERTY} asks for, or 0 for the JVM's preferred one
+     * @throws IllegalStateException naming the property if its value is not 128, 256 or 512
+     */
+    static int vectorBits() {
+        String value = System.getProperty(BITS_PROPERTY, "").trim();
+        return switch (value) {
+            case "" -> 0;
+            case "128", "256", "512" -> Integer.parseInt(value);
+            default -> throw new IllegalStateException("-D" + BITS_PROPERTY
+                    + ": expected 128, 256 or 512, got '" + value + "'");
+        };
     }
 
     /**

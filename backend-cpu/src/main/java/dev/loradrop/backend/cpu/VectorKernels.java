@@ -25,8 +25,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorKernels extends ScalarKernels {
 
-    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> FS = species(float.class);
+    private static final VectorSpecies<Double> DS = species(double.class);
     private static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, FS.vectorShape());
     private static final VectorSpecies<Long> LS = VectorSpecies.of(long.class, DS.vectorShape());
     /** Floats as many as {@link #DS}'s doubles: Adam widens them to double and back. */
@@ -42,6 +42,16 @@ final class VectorKernels extends ScalarKernels {
 
     /** Public for reflective construction by {@link CpuPaths}. */
     public VectorKernels() {
+    }
+
+    /**
+     * @return the species of {@code type} at the vector path's width: {@link
+     *     CpuPaths#vectorBits()}, or the JVM's preferred width
+     */
+    static <E> VectorSpecies<E> species(Class<E> type) {
+        int bits = CpuPaths.vectorBits();
+        return VectorSpecies.of(type, bits == 0 ? VectorShape.preferredShape()
+                : VectorShape.forBitSize(bits));
     }
 
     @Override

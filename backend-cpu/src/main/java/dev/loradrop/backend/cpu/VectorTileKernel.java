@@ -3,6 +3,7 @@ package dev.loradrop.backend.cpu;
 import java.lang.invoke.VarHandle;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -15,8 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorTileKernel implements TileKernel {
 
-    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> FS = VectorKernels.species(float.class);
+    private static final VectorSpecies<Double> DS = VectorKernels.species(double.class);
     private static final int FL = FS.length();
     private static final int DL = DS.length();
     private static final int MR = 6;
@@ -50,7 +51,10 @@ final class VectorTileKernel implements TileKernel {
 
     @Override
     public String path() {
-        return "vector (" + FS.vectorBitSize() + "-bit, " + FL + " floats x " + MR + " rows)";
+        int preferred = VectorShape.preferredShape().vectorBitSize();
+        return "vector (" + FS.vectorBitSize() + "-bit, " + FL + " floats x " + MR + " rows"
+                + (FS.vectorBitSize() > preferred ? "; emulated, wider than this CPU's "
+                + preferred + "-bit vectors: slow" : "") + ")";
     }
 
     @Override

@@ -200,6 +200,33 @@ class GemmPathsTest {
                 .hasMessageContaining("jdk.incubator.vector");
     }
 
+    @Test
+    void theVectorWidthIsTheOneAskedForAndABadWidthIsRejectedByName() {
+        String asked = System.getProperty(CpuPaths.BITS_PROPERTY);
+        if (CpuPaths.vectorUnavailableReason() == null) {
+            // The surefire executions at 128 and 512 bits set the property; the default one not.
+            assertThat(CpuPaths.vector().path())
+                    .contains(asked == null ? "-bit" : asked + "-bit");
+        }
+        try {
+            for (String bad : new String[] {"100", "1024", "wide"}) {
+                System.setProperty(CpuPaths.BITS_PROPERTY, bad);
+                org.assertj.core.api.Assertions.assertThatThrownBy(CpuPaths::vectorBits)
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining(CpuPaths.BITS_PROPERTY)
+                        .hasMessageContaining("'" + bad + "'");
+            }
+            System.setProperty(CpuPaths.BITS_PROPERTY, " 256 ");
+            assertThat(CpuPaths.vectorBits()).isEqualTo(256);
+        } finally {
+            if (asked == null) {
+                System.clearProperty(CpuPaths.BITS_PROPERTY);
+            } else {
+                System.setProperty(CpuPaths.BITS_PROPERTY, asked);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ helpers
 
     static double[] reference(boolean transA, boolean transB, int m, int n, int k, double alpha,
