@@ -40,15 +40,16 @@ final class GemmEngine implements AutoCloseable {
      * Depth of a block. Each depth block is one pass over C, so deeper blocks mean fewer passes.
      * At 256 (BLIS's choice, which keeps a tile's strips of A and B in L1 together), sgemm 2048^3
      * made eight passes over its 16 MiB of C and was 2-4 % slower in three of four paired runs.
-     * At 1024 it was faster still, but a skinny A times an untransposed B (a layer's input
-     * gradient) was 15-20 % slower, its strips of A and B no longer fitting in L1 or L2. At 683
-     * to 1024, sgemm 2048^3 was 1-3 % faster in paired runs, but at 768 the input gradient was
-     * 2-4 % slower. With the present layout of the strips, 1024 gave sgemm 2048^3 1.02 (150
-     * paired calls), the input gradient 0.98 and the forward pass 1.04: too little to change
-     * every result's bits for. A depth chosen by the number of rows would make a row's bits
-     * depend on the batch it is in, so the depth stays one constant.
+     * At 1024, with the panel kept at 4 MiB ({@link #NC_STRIPS}), every case measured was as fast
+     * or faster than at 512 (paired calls, one JVM): sgemm 2048^3 1.02-1.10 (five runs), sgemm
+     * 1024^3 1.04, dgemm 2048^3 and 1024^3 1.02-1.04, a layer's forward pass (64 x 4096 times
+     * 4096 x 4096 transposed) 1.03-1.04, its input gradient (untransposed) 0.99-1.06. At 2048,
+     * sgemm 2048^3 gained as much, but the input gradient was 0.92-0.96: a skinny A's strips
+     * (64 KiB each) and its task's chunk of B no longer fit in L2 together. A depth chosen by the
+     * number of rows would make a row's bits depend on the batch it is in, so the depth stays one
+     * constant. Changing it changes the bits of every product deeper than the smaller of the two.
      */
-    private static final int KC = 512;
+    private static final int KC = 1024;
     /**
      * Rows of A per task, in strips. A task's A strips are used one at a time (a row of tiles),
      * so this sets only how finely the threads share the work: 4 strips instead of 12 changed
@@ -56,11 +57,13 @@ final class GemmEngine implements AutoCloseable {
      */
     private static final int MC_STRIPS = 12;
     /**
-     * Columns of a shared panel of B, in strips: 4 MiB of packed B (float, depth 512), read from
-     * L3. Panels small enough for L2 (8 or 16 strips, depth 256 or 512) were 0.69-0.73 times as
-     * fast on sgemm 2048^3: each panel then costs two barriers and a repacking of A. Swapping
-     * the roles was 0.92-0.99 times as fast: all of A's block packed once and shared, and each
-     * task packing 4 to 16 strips of B of its own, which stay in L2.
+     * Columns of a shared panel of B, in strips: 4 MiB of packed B (float or double, depth 1024),
+     * read from L3. At depth 2048, panels of 16 MiB made sgemm 2048^3 0.85-0.91 times as fast as
+     * panels of 8 MiB. The rest was measured at depth 512: panels small enough for L2 (8 or 16
+     * strips, depth 256 or 512) were 0.69-0.73 times as fast on sgemm 2048^3: each panel then
+     * costs two barriers and a repacking of A. Swapping the roles was 0.92-0.99 times as fast:
+     * all of A's block packed once and shared, and each task packing 4 to 16 strips of B of its
+     * own, which stay in L2.
      *
      * <p>Reading B from L2 would pay: with the tiles' strips of B faked to four that stay in L2,
      * sgemm 2048^3 ran 1.05-1.11 times as fast (wrong results, paired runs), and 1.14 times with
@@ -71,9 +74,10 @@ final class GemmEngine implements AutoCloseable {
      * 2 to 4 strips of A per strip of B, 0.92-0.95); B's panel packed for every depth at once,
      * each task keeping its block of C in a buffer of its own through all the depth blocks (C read
      * never, written once) in chunks of 2 to 32 strips, in either tile order and with 4 to 12
-     * strips of A, 0.86-1.03; the same with depth blocks of 256, 0.97-0.98.
+     * strips of A, 0.86-1.03; the same with depth blocks of 256, 0.97-0.98; the same without the
+     * buffer (a task's depth blocks back to back on its block of C), 0.88-0.92.
      */
-    private static final int NC_STRIPS = 128;
+    private static final int NC_STRIPS = 64;
     /** Below this many multiply-adds a GEMM runs on the calling thread alone. */
     private static final long PARALLEL_THRESHOLD = 1L << 20;
     /** {@link #streamsB}: at most 256 float rows (128 double) of A ... */

@@ -197,9 +197,10 @@ final class VectorTileKernel implements TileKernel {
      * The vector form of {@link TileKernel#merge} for a full tile, with the same operations in
      * the same order (so either form gives the same bits).
      *
-     * <p>In sgemm 2048^3 the merges take 6-10 % of the samples, nearly all of them the first depth
-     * block's stores (the three later blocks' loads and stores of the same lines take about a
-     * tenth as many, with C at 3 MiB as at 16). None of these was faster in paired runs:
+     * <p>In sgemm 2048^3 with depth blocks of 512 the merges took 6-10 % of the samples, nearly all
+     * of them the first depth block's stores (the three later blocks' loads and stores of the
+     * same lines took about a tenth as many, with C at 3 MiB as at 16). None of these was faster
+     * in paired runs:
      * loading the tile's lines of C first, or those of a tile 2 or 4 ahead, or those of a whole
      * row of tiles before it; filling C with -0 ahead and adding; merging straight from the
      * accumulators, without the spill; tiles whose rows of C start on a cache line (a first strip

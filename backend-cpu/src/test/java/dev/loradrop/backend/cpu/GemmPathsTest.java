@@ -40,14 +40,13 @@ class GemmPathsTest {
                 }
             }
         }
-        // Shapes that cross the blocking boundaries: KC 512; MC 12 strips (72 rows of the vector
-        // kernel, 768 floats or 384 doubles of the scalar one); NC 128 strips (2048 floats or
-        // 1024 doubles of the vector kernel with AVX2, 8192 floats or 4096 doubles of the scalar
-        // one).
-        out.add(Arguments.of(257, 2100, 600, false, false));
+        // Shapes that cross the blocking boundaries: KC 1024; MC 12 strips (72 rows of the vector
+        // kernel, 768 floats or 384 doubles of the scalar one); NC 64 strips (1024 floats or 512
+        // doubles of the vector kernel with AVX2, 4096 floats or 2048 doubles of the scalar one).
+        out.add(Arguments.of(257, 2100, 1030, false, false));
         out.add(Arguments.of(100, 1100, 1025, true, true));
-        out.add(Arguments.of(800, 130, 520, false, true));
-        out.add(Arguments.of(9, 8200, 520, true, false));
+        out.add(Arguments.of(800, 130, 2060, false, true));
+        out.add(Arguments.of(9, 4200, 1040, true, false));
         return out.stream();
     }
 
