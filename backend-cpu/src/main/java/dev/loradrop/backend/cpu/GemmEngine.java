@@ -65,13 +65,15 @@ final class GemmEngine implements AutoCloseable {
      * all of A's block packed once and shared, and each task packing 4 to 16 strips of B of its
      * own, which stay in L2.
      *
-     * <p>Reading B from L2 would pay: with the tiles' strips of B faked to four that stay in L2,
-     * sgemm 2048^3 ran 1.05-1.11 times as fast (wrong results, paired runs), and 1.14 times with
-     * the merges left out as well, which is about the kernel's speed in L1. No real blocking got
-     * that, in paired runs against this one: a task's row of tiles cut into chunks of 2 to 16
+     * <p>At depth 512, reading B from L2 would have paid: with the tiles' strips of B faked to four
+     * that stay in L2, sgemm 2048^3 ran 1.05-1.11 times as fast (wrong results, paired runs), and
+     * 1.14 times with the merges left out as well, which is about the kernel's speed in L1. At
+     * depth 1024 the same fake gained 1.01 (60 paired calls). No real blocking got that, in
+     * paired runs against depth 512: a task's row of tiles cut into chunks of 2 to 16
      * strips of B, so each chunk is reused from L2 by the task's 12 strips of A, 0.97-1.04 (C is
      * then touched in short pieces of many rows, which the hardware does not prefetch; groups of
-     * 2 to 4 strips of A per strip of B, 0.92-0.95); B's panel packed for every depth at once,
+     * 2 to 4 strips of A per strip of B, 0.92-0.95; against depth 1024 at depth 1024, chunks of 2
+     * to 8 strips for 6 or 12 strips of A, 0.98-1.01); B's panel packed for every depth at once,
      * each task keeping its block of C in a buffer of its own through all the depth blocks (C read
      * never, written once) in chunks of 2 to 32 strips, in either tile order and with 4 to 12
      * strips of A, 0.86-1.03; the same with depth blocks of 256, 0.97-0.98; the same without the
