@@ -40,10 +40,10 @@ final class GemmEngine implements AutoCloseable {
      * Depth of a block. Each depth block is one pass over C, so deeper blocks mean fewer passes.
      * At 256 (BLIS's choice, which keeps a tile's strips of A and B in L1 together), sgemm 2048^3
      * made eight passes over its 16 MiB of C and was 2-4 % slower in three of four paired runs.
-     * At 1024, with the panel kept at 4 MiB ({@link #NC_STRIPS}), every case measured was as fast
-     * or faster than at 512 (paired calls, one JVM): sgemm 2048^3 1.02-1.10 (five runs), sgemm
+     * At 1024, with the panel kept at 4 MiB ({@link #NC_STRIPS}), no case measured was clearly
+     * slower than at 512 (paired calls, one JVM): sgemm 2048^3 1.02-1.10 (five runs), sgemm
      * 1024^3 1.04, dgemm 2048^3 and 1024^3 1.02-1.04, a layer's forward pass (64 x 4096 times
-     * 4096 x 4096 transposed) 1.03-1.04, its input gradient (untransposed) 0.99-1.06. At 2048,
+     * 4096 x 4096 transposed) 1.03-1.04, its input gradient (untransposed) 0.97-1.06. At 2048,
      * sgemm 2048^3 gained as much, but the input gradient was 0.92-0.96: a skinny A's strips
      * (64 KiB each) and its task's chunk of B no longer fit in L2 together. A depth chosen by the
      * number of rows would make a row's bits depend on the batch it is in, so the depth stays one
