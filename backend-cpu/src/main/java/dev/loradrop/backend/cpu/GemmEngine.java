@@ -814,14 +814,9 @@ final class GemmEngine implements AutoCloseable {
             }
             return;
         }
-        // B is stored n x k: column j of op(B) is row j of b. A full group, eight rows at a time:
-        // each depth's eight loads (one from each row, read in step), then its eight adjacent
-        // stores. The forward pass (64 x 4096 times 4096 x 4096 transposed) took 0.87 times as
-        // long as with the blocks below (150 paired calls; 256 x 768 x 768 0.95, 32 x 1024 x 1024
-        // 0.93; 2048^3 transposed 1.00), where each store follows its load and C2 may not move
-        // the next load above it.
-        // Otherwise in blocks of TRANSPOSE_DEPTHS depths, each of the group's rows in turn: the w
-        // rows are read in step, and the lines written stay in L1.
+        // B is stored n x k: column j of op(B) is row j of b. As in the float packB: a full group
+        // eight rows at a time, each depth's loads before its stores; otherwise in blocks of
+        // TRANSPOSE_DEPTHS depths, each of the group's rows in turn.
         for (int q = 0; q < arrays; q++) {
             double[] out = dst[t0 * groups + q];
             int valid = Math.min(w, cols - q * w);
