@@ -9,12 +9,18 @@ package dev.loradrop.api;
  */
 public final class Philox4x32 {
 
-    /** The round multipliers, as unsigned values (shared with {@link MaskStream}). */
-    static final long M0L = 0xD2511F53L;
-    static final long M1L = 0xCD9E8D57L;
-    /** The key schedule's Weyl increments. */
-    static final int W0 = 0x9E3779B9;
-    static final int W1 = 0xBB67AE85;
+    /**
+     * The round multipliers: word 0's and word 2's, as 32-bit patterns. Public, with {@link #W0}
+     * and {@link #W1}, for backends that compute Philox in a form of their own.
+     */
+    public static final int M0 = 0xD2511F53;
+    public static final int M1 = 0xCD9E8D57;
+    /** The key schedule's Weyl increments, added to key words 0 and 1 after each round. */
+    public static final int W0 = 0x9E3779B9;
+    public static final int W1 = 0xBB67AE85;
+    /** The multipliers as unsigned values (shared with {@link MaskStream}). */
+    static final long M0L = M0 & 0xFFFFFFFFL;
+    static final long M1L = M1 & 0xFFFFFFFFL;
 
     /** Number of rounds. */
     public static final int ROUNDS = 10;

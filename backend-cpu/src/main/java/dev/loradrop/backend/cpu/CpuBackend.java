@@ -496,9 +496,9 @@ public final class CpuBackend implements ComputeBackend {
         // Philox is counter-based: word ranges are independent, so the threads split them.
         int parts = count >= PARALLEL_MASK_WORDS ? gemm.threads() : 1;
         if (parts == 1) {
-            MaskStream.fill(words, seed, stream, step, size, threshold);
+            kernels.fillMask(words, 0, count, seed, stream, step, size, threshold);
         } else {
-            gemm.forEachPart(parts, part -> MaskStream.fillWords(words, part * count / parts,
+            gemm.forEachPart(parts, part -> kernels.fillMask(words, part * count / parts,
                     (part + 1) * count / parts, seed, stream, step, size, threshold));
         }
     }

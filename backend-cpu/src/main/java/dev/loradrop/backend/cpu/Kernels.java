@@ -51,6 +51,16 @@ interface Kernels {
     void maskedScaleAdd(double[] src, long[] mask, boolean broadcastRows, int cols, double scale,
                         double beta, double[] dst);
 
+    /**
+     * Words {@code [fromWord, toWord)} of a keep mask: the bits of
+     * {@link dev.loradrop.api.MaskStream#fillWords}, which is the scalar path.
+     *
+     * @param size the number of elements of the whole mask
+     * @param threshold {@link dev.loradrop.api.MaskStream#keepThreshold(double)}
+     */
+    void fillMask(long[] words, int fromWord, int toWord, long seed, int stream, int step,
+                  int size, long threshold);
+
     double sum(float[] t);
 
     double sum(double[] t);

@@ -1,6 +1,7 @@
 package dev.loradrop.backend.cpu;
 
 import dev.loradrop.api.Activation;
+import dev.loradrop.api.MaskStream;
 
 /**
  * The plain-Java kernels, single-threaded: the path that always exists and the reference a faster
@@ -279,6 +280,14 @@ class ScalarKernels implements Kernels {
                 }
             }
         }
+    }
+
+    // ------------------------------------------------------------------ masks
+
+    @Override
+    public void fillMask(long[] words, int fromWord, int toWord, long seed, int stream, int step,
+                         int size, long threshold) {
+        MaskStream.fillWords(words, fromWord, toWord, seed, stream, step, size, threshold);
     }
 
     // ------------------------------------------------------------------ reductions

@@ -3,7 +3,9 @@ package dev.loradrop.backend.cpu;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.loradrop.api.Activation;
+import dev.loradrop.api.MaskStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -107,8 +109,52 @@ class KernelPathsTest {
         }
     }
 
+    /**
+     * Masks of every size in {@link #SIZES} (and the benchmark's [64, 4096] plus a tail), whole and
+     * as a range of words with the words around it left alone: the reference stream's bits on every
+     * path, for seeds, streams and steps whose bits reach the Philox words' extremes.
+     */
+    @ParameterizedTest(name = "n={0}")
+    @MethodSource("maskSizes")
+    void masksGiveTheReferenceStreamsBitsOnEveryPath(int n) {
+        int count = (n + 63) / 64;
+        for (Kernels path : paths()) {
+            for (long seed : new long[] {0L, -1L, 0x0123456789ABCDEFL}) {
+                for (int stream : new int[] {0, 3, -1}) {
+                    for (int step : new int[] {0, 7, Integer.MAX_VALUE, Integer.MIN_VALUE}) {
+                        for (double p : new double[] {0.0, 0.1, 0.5, 0.999}) {
+                            String what = path.path() + " n=" + n + " seed=" + seed + " stream="
+                                    + stream + " step=" + step + " p=" + p;
+                            long[] want = MaskStream.reference(seed, stream, step, n, p);
+                            long threshold = MaskStream.keepThreshold(p);
+                            long[] whole = new long[count];
+                            Arrays.fill(whole, 0x5A5A5A5A5A5A5A5AL);
+                            path.fillMask(whole, 0, count, seed, stream, step, n, threshold);
+                            assertThat(whole).as(what).containsExactly(want);
+                            if (count >= 3) {
+                                long[] part = new long[count];
+                                Arrays.fill(part, 7L);
+                                path.fillMask(part, 1, count - 1, seed, stream, step, n, threshold);
+                                long[] partWant = want.clone();
+                                partWant[0] = 7L;
+                                partWant[count - 1] = 7L;
+                                assertThat(part).as(what + " words [1, count - 1)")
+                                        .containsExactly(partWant);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> maskSizes() {
+        return Stream.concat(Arrays.stream(SIZES).boxed(),
+                Stream.of(64 * 4096, 64 * 4096 + 37)).map(Arguments::of);
+    }
+
     static Stream<Arguments> sizes() {
-        return java.util.Arrays.stream(SIZES).mapToObj(Arguments::of);
+        return Arrays.stream(SIZES).mapToObj(Arguments::of);
     }
 
     @ParameterizedTest(name = "n={0}")
@@ -207,7 +253,7 @@ class KernelPathsTest {
                 ScalarKernels.INSTANCE.adamStep(fparam1, fgrad, fm1, fv1, c[0], c[1], c[2], c[3],
                         c[4], c[5] != 0, step);
                 for (Kernels path : paths()) {
-                    String what = path.path() + " Adam " + java.util.Arrays.toString(c) + " step "
+                    String what = path.path() + " Adam " + Arrays.toString(c) + " step "
                             + step;
                     double[] p2 = param.clone();
                     double[] m2 = m.clone();
