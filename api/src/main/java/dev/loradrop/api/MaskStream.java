@@ -103,12 +103,22 @@ public final class MaskStream {
                     | keepBits(counter + 4, step, stream, k0, k1, threshold) << 16
                     | keepBits(counter + 8, step, stream, k0, k1, threshold) << 32
                     | keepBits(counter + 12, step, stream, k0, k1, threshold) << 48;
-            int valid = size - base;
-            if (valid < 64) {
-                bits &= valid <= 0 ? 0L : (-1L >>> (64 - valid));
-            }
-            words[w] = bits;
+            words[w] = clearPastSize(bits, w, size);
         }
+    }
+
+    /**
+     * Clears the bits of a mask word that lie past the mask's last element, as every mask word
+     * must have them: for backends that compute the words in a form of their own.
+     *
+     * @param bits the keep bits of word {@code word}
+     * @param word the word's index: elements {@code 64 word} to {@code 64 word + 63}
+     * @param size the number of elements of the whole mask
+     * @return {@code bits} with bit {@code i} cleared wherever {@code 64 word + i >= size}
+     */
+    public static long clearPastSize(long bits, int word, int size) {
+        int valid = size - (word << 6);
+        return valid >= 64 ? bits : valid <= 0 ? 0L : bits & (-1L >>> (64 - valid));
     }
 
     /**

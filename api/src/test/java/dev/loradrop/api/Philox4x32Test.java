@@ -67,6 +67,19 @@ class Philox4x32Test {
     }
 
     @Test
+    void clearPastSizeKeepsExactlyTheBitsOfElementsBelowTheSize() {
+        long ones = -1L;
+        assertThat(MaskStream.clearPastSize(ones, 0, 64)).isEqualTo(ones);
+        assertThat(MaskStream.clearPastSize(ones, 0, 1000)).isEqualTo(ones);
+        assertThat(MaskStream.clearPastSize(ones, 0, 1)).isEqualTo(1L);
+        assertThat(MaskStream.clearPastSize(ones, 1, 70)).isEqualTo((1L << 6) - 1);
+        assertThat(MaskStream.clearPastSize(ones, 1, 127)).isEqualTo(ones >>> 1);
+        assertThat(MaskStream.clearPastSize(ones, 2, 128)).isZero();
+        assertThat(MaskStream.clearPastSize(ones, 5, 0)).isZero();
+        assertThat(MaskStream.clearPastSize(0x8000_0000_0000_0001L, 0, 63)).isEqualTo(1L);
+    }
+
+    @Test
     void rejectsInvalidDropoutRates() {
         for (double p : new double[] {Double.NaN, -0.1, 1.0, 2.0}) {
             assertThatThrownBy(() -> MaskStream.keepThreshold(p))
