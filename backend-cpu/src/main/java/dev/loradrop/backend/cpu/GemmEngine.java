@@ -77,7 +77,10 @@ final class GemmEngine implements AutoCloseable {
      * each task keeping its block of C in a buffer of its own through all the depth blocks (C read
      * never, written once) in chunks of 2 to 32 strips, in either tile order and with 4 to 12
      * strips of A, 0.86-1.03; the same with depth blocks of 256, 0.97-0.98; the same without the
-     * buffer (a task's depth blocks back to back on its block of C), 0.88-0.92.
+     * buffer (a task's depth blocks back to back on its block of C), 0.88-0.92. At depth 1024
+     * (paired calls, sgemm 2048^3): 128 strips, an 8 MiB panel and each block of A packed once
+     * instead of twice, 0.94; 32 strips, 0.97; depth blocks outer and panels inner (a block of A
+     * packed again straight after, C read back from memory instead), 1.00.
      */
     private static final int NC_STRIPS = 64;
     /** Below this many multiply-adds a GEMM runs on the calling thread alone. */
@@ -466,7 +469,10 @@ final class GemmEngine implements AutoCloseable {
                     // sgemm 2048^3 a fifth slower; with depth blocks of 256, which keep each strip
                     // of B in L1 as BLIS does, 0.68-0.76 times as fast as this order. Running every
                     // other depth block backwards (tasks, rows of tiles, tiles), so that it starts
-                    // on the lines of C the block before wrote last: 0.97-1.01, same bits.
+                    // on the lines of C the block before wrote last: 0.97-1.01, same bits. Packing
+                    // only the first strip of A up front and each next one in pieces between the
+                    // tiles of the one before, so that A's rows are read slowly: 0.95-0.96. The
+                    // hardware does not prefetch reads that sparse, and each piece waits on memory.
                     for (int ir = 0; ir < mcb; ir += mr) {
                         float[] pa = s.fpa[ir / mr];
                         int rows = Math.min(mr, mcb - ir);
