@@ -255,20 +255,27 @@ public abstract class AbstractLayer<T extends Number>
      * Checks the gradient given to {@code backward}.
      *
      * @param outputGradient the gradient
-     * @param lastRows the rows of the last forward pass, negative if there was none
+     * @param lastInput the input of the last forward pass, null if there was none
      * @return the rows
-     * @throws IllegalStateException if no forward pass precedes the call
+     * @throws IllegalStateException if no forward pass precedes the call, or its input is closed
+     * @throws IllegalArgumentException if the gradient's shape differs from the last output's
      */
-    protected final int checkBackward(Tensor<T> outputGradient, int lastRows) {
+    protected final int checkBackward(Tensor<T> outputGradient, Tensor<T> lastInput) {
         ensureOpen();
-        if (lastRows < 0) {
+        if (lastInput == null) {
             throw new IllegalStateException("backward: no forward pass to differentiate; call "
                     + "forward first");
         }
+        if (lastInput.isClosed()) {
+            throw new IllegalStateException("backward: the input of the last forward pass is "
+                    + "closed; keep it open until backward has run");
+        }
         int rows = checkRows(outputGradient, "outputGradient", outputSize());
-        if (rows != lastRows) {
-            throw new IllegalArgumentException("outputGradient: expected " + lastRows
-                    + " rows like the last output, got " + rows);
+        int[] expected = withLastAxis(lastInput.shape(), outputSize());
+        if (!Arrays.equals(outputGradient.shape(), expected)) {
+            throw new IllegalArgumentException("outputGradient: expected shape "
+                    + Arrays.toString(expected) + " like the last output, got "
+                    + Arrays.toString(outputGradient.shape()));
         }
         return rows;
     }

@@ -31,7 +31,6 @@ public final class DenseLayer<T extends Number> extends AbstractLayer<T> {
     private final Workspace<T> dPre;
     private final List<Parameter<T>> parameters;
     private Tensor<T> lastInput;
-    private int lastRows = -1;
 
     private DenseLayer(ComputeBackend backend, NumericType<T> type, Tensor<T> weight,
                        Tensor<T> bias, Activation activation) {
@@ -236,23 +235,27 @@ public final class DenseLayer<T extends Number> extends AbstractLayer<T> {
         Tensor<T> y = backend.allocate(type, withLastAxis(input.shape(), out));
         backend.activate(activation, p, y);
         lastInput = input;
-        lastRows = rows;
         return y;
     }
 
     @Override
     public Tensor<T> backward(Tensor<T> outputGradient) {
-        int rows = checkBackward(outputGradient, lastRows);
+        int rows = checkBackward(outputGradient, lastInput);
         Tensor<T> g = activationGradient(pre.current(), outputGradient, rows, dPre, post);
-        Tensor<T> dx = backend.allocate(type, withLastAxis(outputGradient.shape(), in));
-        affineBackward(g, lastInput, rows, true, dx);
+        Tensor<T> dx = backend.allocate(type, lastInput.shape());
+        try {
+            affineBackward(g, lastInput, rows, true, dx);
+        } catch (RuntimeException | Error e) {
+            dx.close();
+            throw e;
+        }
         return dx;
     }
 
     /** {@inheritDoc} Skips the GEMM of the input gradient. */
     @Override
     public void backwardParameters(Tensor<T> outputGradient) {
-        int rows = checkBackward(outputGradient, lastRows);
+        int rows = checkBackward(outputGradient, lastInput);
         Tensor<T> g = activationGradient(pre.current(), outputGradient, rows, dPre, post);
         affineBackward(g, lastInput, rows, true, null);
     }
@@ -291,7 +294,6 @@ public final class DenseLayer<T extends Number> extends AbstractLayer<T> {
     @Override
     public void resetState() {
         lastInput = null;
-        lastRows = -1;
         pre.close();
         post.close();
         dPre.close();

@@ -12,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A base layer plus a {@link LoRALayer} branch, joined before the base layer's activation:
@@ -36,12 +38,12 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
     private final Workspace<T> dPre;
     private final List<Parameter<T>> parameters;
     private Tensor<T> lastInput;
-    private int lastRows = -1;
 
     LoRAAdapterBase(ILayer<T> baseLayer, int rank, double alpha, boolean freezeBaseLayer,
                     long seed) {
         super(Objects.requireNonNull(baseLayer, "baseLayer").backend(), baseLayer.numericType());
         LoRALayer.checkRank(rank, baseLayer.inputSize(), baseLayer.outputSize());
+        checkNames(baseLayer, freezeBaseLayer);
         this.base = baseLayer;
         this.dense = baseLayer instanceof DenseLayer ? (DenseLayer<T>) baseLayer : null;
         this.frozen = freezeBaseLayer;
@@ -57,6 +59,26 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
         }
         params.addAll(lora.parameterList());
         this.parameters = List.copyOf(params);
+    }
+
+    /**
+     * The adapter's weights and parameters are its base layer's and then the branch's, under
+     * their own names: a base already using the branch's names (another adapter) is refused.
+     */
+    private static <T extends Number> void checkNames(ILayer<T> base, boolean frozen) {
+        Set<String> names = new TreeSet<>();
+        if (base instanceof AbstractLayer) {
+            names.addAll(((AbstractLayer<T>) base).weights().keySet());
+        }
+        if (!frozen) {
+            parameterListOf(base).forEach(p -> names.add(p.name()));
+        }
+        names.retainAll(List.of(LoRALayer.A_NAME, LoRALayer.B_NAME));
+        if (!names.isEmpty()) {
+            throw new IllegalArgumentException("baseLayer: already has weights named " + names
+                    + ", the names of the adapter's own; to adapt an adapter, merge it first "
+                    + "(mergeToOriginalLayer) or wrap its base layer");
+        }
     }
 
     /**
@@ -136,7 +158,6 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
             lora.addBranch(input, rows, d, y, 1.0);
         }
         lastInput = input;
-        lastRows = rows;
         return y;
     }
 
@@ -156,23 +177,30 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
 
     /** @return the input gradient, a new tensor; null when not {@code inputGradient} */
     private Tensor<T> backward(Tensor<T> outputGradient, boolean inputGradient) {
-        int rows = checkBackward(outputGradient, lastRows);
-        if (dense == null) {
-            Tensor<T> dx = null;
-            if (inputGradient) {
-                dx = base.backward(outputGradient);
-            } else {
-                base.backwardParameters(outputGradient);
+        int rows = checkBackward(outputGradient, lastInput);
+        Tensor<T> dx = null;
+        try {
+            if (dense == null) {
+                if (inputGradient) {
+                    dx = base.backward(outputGradient);
+                } else {
+                    base.backwardParameters(outputGradient);
+                }
+                lora.backwardBranch(outputGradient, rows, dx, 1.0);
+                return dx;
             }
-            lora.backwardBranch(outputGradient, rows, dx, 1.0);
+            Tensor<T> g = dense.activationGradient(pre.current(), outputGradient, rows, dPre,
+                    post);
+            dx = inputGradient ? backend.allocate(type, lastInput.shape()) : null;
+            dense.affineBackward(g, lastInput, rows, !frozen, dx);
+            lora.backwardBranch(g, rows, dx, 1.0);
             return dx;
+        } catch (RuntimeException | Error e) {
+            if (dx != null) {
+                dx.close();
+            }
+            throw e;
         }
-        Tensor<T> g = dense.activationGradient(pre.current(), outputGradient, rows, dPre, post);
-        Tensor<T> dx = inputGradient
-                ? backend.allocate(type, withLastAxis(outputGradient.shape(), inputSize())) : null;
-        dense.affineBackward(g, lastInput, rows, !frozen, dx);
-        lora.backwardBranch(g, rows, dx, 1.0);
-        return dx;
     }
 
     /**
@@ -236,7 +264,8 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
      * <p>{@code W' = W + c * (alpha / rank) * B A}, where {@code c} is the inference factor of the
      * scaling mode; the bias is copied. Every weight is checked for finiteness first. The fold is
      * the one compilation uses ({@link JitCompiler#fold}), so a merged layer and a compiled
-     * adapter hold the same weights.
+     * adapter hold the same weights. The merged layer is in inference mode, as the reference has
+     * it.
      */
     @Override
     public ILayer<T> mergeToOriginalLayer() {
@@ -249,14 +278,16 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
         Map<String, Tensor<T>> weights = weights();
         requireFinite(weights.get("weight"), "base weight");
         requireFinite(weights.get("bias"), "base bias");
-        requireFinite(weights.get("lora_A.weight"), "lora_A");
-        requireFinite(weights.get("lora_B.weight"), "lora_B");
+        requireFinite(weights.get(LoRALayer.A_NAME), "lora_A");
+        requireFinite(weights.get(LoRALayer.B_NAME), "lora_B");
         List<FoldedStage<T>> stages = JitCompiler.fold(exportComputationGraph(), weights::get,
                 type, backend);
         FoldedStage<T> s = stages.get(0); // one dense stage: checked by the graph's shape
         try {
             requireFinite(s.weight(), "merged weight");
-            return DenseLayer.adopt(s.weight(), s.bias(), s.activation());
+            DenseLayer<T> merged = DenseLayer.adopt(s.weight(), s.bias(), s.activation());
+            merged.setTrainingMode(false);
+            return merged;
         } catch (RuntimeException e) {
             s.close();
             throw e;
@@ -273,7 +304,6 @@ public abstract class LoRAAdapterBase<T extends Number> extends AbstractLayer<T>
     @Override
     public void resetState() {
         lastInput = null;
-        lastRows = -1;
         pre.close();
         post.close();
         dPre.close();

@@ -38,6 +38,10 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
         static final Dropout NONE = new Dropout(MaskGranularity.FEATURE, null, 1.0);
     }
 
+    /** The names of A and B, as PEFT has them. */
+    static final String A_NAME = "lora_A.weight";
+    static final String B_NAME = "lora_B.weight";
+
     private final int in;
     private final int out;
     private final int rank;
@@ -55,7 +59,6 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
     private final Workspace<T> dWide;   // [rows, in] for INPUT, [rows, out] for FEATURE/ELEMENT
     private final List<Parameter<T>> parameters;
     private Tensor<T> lastInput;
-    private int lastRows = -1;
     private Dropout lastDropout;
 
     /**
@@ -100,8 +103,8 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
         this.masked = new Workspace<>(backend, type);
         this.dh = new Workspace<>(backend, type);
         this.dWide = new Workspace<>(backend, type);
-        this.parameters = List.of(new Parameter<>("lora_A.weight", a, aGrad),
-                new Parameter<>("lora_B.weight", b, bGrad));
+        this.parameters = List.of(new Parameter<>(A_NAME, a, aGrad),
+                new Parameter<>(B_NAME, b, bGrad));
     }
 
     /**
@@ -179,11 +182,11 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
         String where = granularity.name();
         int x = drop && granularity == MaskGranularity.INPUT
                 ? graph.dropout(input, dropoutRate, where) : input;
-        int hh = graph.matmul(x, graph.parameter(prefix + "lora_A.weight", rank, in));
+        int hh = graph.matmul(x, graph.parameter(prefix + A_NAME, rank, in));
         if (drop && granularity == MaskGranularity.RANK) {
             hh = graph.dropout(hh, dropoutRate, where);
         }
-        int z = graph.matmul(hh, graph.parameter(prefix + "lora_B.weight", out, rank));
+        int z = graph.matmul(hh, graph.parameter(prefix + B_NAME, out, rank));
         if (drop && (granularity == MaskGranularity.FEATURE
                 || granularity == MaskGranularity.ELEMENT)) {
             z = graph.dropout(z, dropoutRate, where);
@@ -219,7 +222,6 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
             backend.gemm(false, true, rows, out, rank, scaling * d.factor(), hh, b, beta, acc);
         }
         lastInput = x;
-        lastRows = rows;
         lastDropout = d;
     }
 
@@ -279,15 +281,20 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
 
     @Override
     public Tensor<T> backward(Tensor<T> outputGradient) {
-        int rows = checkBackward(outputGradient, lastRows);
-        Tensor<T> dx = backend.allocate(type, withLastAxis(outputGradient.shape(), in));
-        backwardBranch(outputGradient, rows, dx, 0.0);
+        int rows = checkBackward(outputGradient, lastInput);
+        Tensor<T> dx = backend.allocate(type, lastInput.shape());
+        try {
+            backwardBranch(outputGradient, rows, dx, 0.0);
+        } catch (RuntimeException | Error e) {
+            dx.close();
+            throw e;
+        }
         return dx;
     }
 
     @Override
     public void backwardParameters(Tensor<T> outputGradient) {
-        backwardBranch(outputGradient, checkBackward(outputGradient, lastRows), null, 0.0);
+        backwardBranch(outputGradient, checkBackward(outputGradient, lastInput), null, 0.0);
     }
 
     @Override
@@ -298,7 +305,6 @@ public final class LoRALayer<T extends Number> extends AbstractLayer<T> {
     @Override
     public void resetState() {
         lastInput = null;
-        lastRows = -1;
         lastDropout = null;
         h.close();
         masked.close();

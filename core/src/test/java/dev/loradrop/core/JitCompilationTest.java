@@ -251,10 +251,11 @@ class JitCompilationTest {
         try (ComputeBackend backend = Fixtures.cpu();
              LoRALayer<Double> branch = new LoRALayer<>(backend, NumericType.FLOAT64, 4, 3, 2,
                      -1, 1);
-             LoRADropAdapter<Double> overBranch = LoRADropAdapter.builder(
-                     (ILayer<Double>) new LoRALayer<>(backend, NumericType.FLOAT64, 4, 3, 2, -1, 1))
+             LoRADropAdapter<Double> overModel = LoRADropAdapter.builder(
+                     (ILayer<Double>) SequentialModel.of(Fixtures.dense(backend, 4, 3,
+                             Activation.TANH, new Random(2))))
                      .rank(1).seed(1L).build()) {
-            for (AbstractLayer<Double> l : List.<AbstractLayer<Double>>of(branch, overBranch)) {
+            for (AbstractLayer<Double> l : List.<AbstractLayer<Double>>of(branch, overModel)) {
                 assertThat(l.supportsJitCompilation()).isFalse();
                 assertThatThrownBy(l::exportComputationGraph)
                         .isInstanceOf(UnsupportedOperationException.class)

@@ -159,6 +159,63 @@ class LoRADropAdapterTest {
     }
 
     @Test
+    void backwardRefusesAGradientOfAnotherShapeAndAClosedInputChangingNothing() {
+        try (LoRADropAdapter<Double> a = adapter(4, 3, 2, Activation.TANH,
+                DropoutScaling.INVERTED, 4L);
+             Tensor<Double> dy = backend.upload(Fixtures.random(new Random(5), 18, 1.0), 2, 3, 3);
+             Tensor<Double> flat = backend.upload(Fixtures.random(new Random(5), 18, 1.0), 6, 3)) {
+            Tensor<Double> x = backend.upload(Fixtures.random(new Random(4), 24, 1.0), 2, 3, 4);
+            a.forward(x).close();
+            double[] gradsBefore = grads(a);
+            // Same rows, another shape: the input gradient would come back as [6, 4].
+            assertThatThrownBy(() -> a.backward(flat))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("outputGradient").hasMessageContaining("[2, 3, 3]")
+                    .hasMessageContaining("[6, 3]");
+            long live = backend.liveAllocations();
+            x.close();
+            assertThatThrownBy(() -> a.backward(dy))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("input of the last forward pass is closed");
+            assertThatThrownBy(() -> a.backwardParameters(dy))
+                    .isInstanceOf(IllegalStateException.class);
+            assertThat(grads(a)).containsExactly(gradsBefore);
+            assertThat(backend.liveAllocations()).isEqualTo(live - 1);
+        }
+    }
+
+    private static double[] grads(LoRADropAdapter<Double> a) {
+        return a.parameters().stream()
+                .flatMapToDouble(p -> java.util.Arrays.stream(p.gradient().toDoubleArray()))
+                .toArray();
+    }
+
+    @Test
+    void anAdapterOfAnAdapterIsRefusedItsNamesWouldClash() {
+        try (LoRADropAdapter<Double> inner = adapter(4, 3, 2, Activation.TANH,
+                DropoutScaling.INVERTED, 4L)) {
+            for (boolean freeze : new boolean[] {true, false}) {
+                assertThatThrownBy(() -> LoRADropAdapter.builder(inner).rank(1)
+                        .freezeBaseLayer(freeze).build())
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("baseLayer")
+                        .hasMessageContaining("[lora_A.weight, lora_B.weight]");
+            }
+            assertThat(run(inner, backend, new double[4], 1)).hasSize(3); // still open
+        }
+    }
+
+    @Test
+    void theMergedLayerIsInInferenceMode() {
+        try (LoRADropAdapter<Double> a = adapter(4, 3, 2, Activation.TANH,
+                DropoutScaling.INVERTED, 4L);
+             ILayer<Double> merged = a.mergeToOriginalLayer()) {
+            assertThat(a.isTrainingMode()).isTrue();
+            assertThat(merged.isTrainingMode()).isFalse();
+        }
+    }
+
+    @Test
     void failedSetParametersChangesNothing() {
         try (LoRADropAdapter<Double> a = adapter(5, 3, 2, Activation.RELU,
                 DropoutScaling.INVERTED, 1L);
