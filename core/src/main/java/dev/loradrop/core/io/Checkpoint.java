@@ -19,8 +19,9 @@ import java.util.Objects;
 /**
  * Training checkpoints: one safetensors file with every weight of a model (base layers and
  * adapters, under {@code model.<name>}), the optimiser's state (under {@code optimizer.<buffer>}),
- * and in the metadata the training step, the optimiser's kind and step count, and each LoRA-drop
- * adapter's mask position ({@code maskStep}) with its seed and stream. Everything is stored in the
+ * and in the metadata the training step, the optimiser's kind and step count (and Adam's count for
+ * each parameter), and each LoRA-drop adapter's mask position ({@code maskStep}) with its seed and
+ * stream. Everything is stored in the
  * model's precision, so resuming continues bit for bit as if training had not stopped.
  *
  * <pre>{@code
@@ -35,6 +36,8 @@ public final class Checkpoint {
     static final String FORMAT = "1";
     private static final String MODEL = "model.";
     private static final String OPTIMIZER = "optimizer.";
+    /** Metadata key of a parameter's own step count (Adam), before the parameter's name. */
+    private static final String PARAMETER_STEP = "optimizer.step/";
 
     private Checkpoint() {
     }
@@ -76,6 +79,8 @@ public final class Checkpoint {
                 w.add(OPTIMIZER + e.getKey(), dtype, new int[] {e.getValue().length},
                         e.getValue());
             }
+            state.parameterSteps().forEach((name, count) ->
+                    w.metadata(PARAMETER_STEP + name, Long.toString(count)));
         }
         for (Map.Entry<String, LoRAAdapterBase<T>> e : Modules.adapters(model).entrySet()) {
             if (e.getValue() instanceof LoRADropAdapter<T> a) {
@@ -114,26 +119,23 @@ public final class Checkpoint {
                         + FORMAT_KEY + " = " + FORMAT + " (a loradrop checkpoint), got "
                         + meta.get(FORMAT_KEY));
             }
-            long step = number(f, "step");
+            long step = integer(f, "step", 0, Long.MAX_VALUE);
             // Adapters' mask positions: checked before anything changes.
             Map<LoRADropAdapter<T>, Integer> maskSteps = new LinkedHashMap<>();
             for (Map.Entry<String, LoRAAdapterBase<T>> e : Modules.adapters(model).entrySet()) {
                 if (e.getValue() instanceof LoRADropAdapter<T> a) {
                     String path = e.getKey();
-                    long seed = number(f, "seed/" + path);
-                    long stream = number(f, "stream/" + path);
+                    long seed = integer(f, "seed/" + path, Long.MIN_VALUE, Long.MAX_VALUE);
+                    long stream = integer(f, "stream/" + path, Integer.MIN_VALUE,
+                            Integer.MAX_VALUE);
                     if (seed != a.seed() || stream != a.stream()) {
                         throw new IllegalArgumentException("model: adapter '" + path + "' has "
                                 + "seed " + a.seed() + " and stream " + a.stream() + ", the "
                                 + "checkpoint " + seed + " and " + stream + "; build the adapter "
                                 + "with the checkpoint's seed and stream to resume its masks");
                     }
-                    long maskStep = number(f, "mask_step/" + path);
-                    if (maskStep > Integer.MAX_VALUE) {
-                        throw new SafetensorsFormatException(f.path(), null, "metadata: mask_step/"
-                                + path + " expected an int, got " + maskStep);
-                    }
-                    maskSteps.put(a, (int) maskStep);
+                    maskSteps.put(a, (int) integer(f, "mask_step/" + path, Integer.MIN_VALUE,
+                            Integer.MAX_VALUE));
                 }
             }
             Map<String, Tensor<T>> weights = new LinkedHashMap<>();
@@ -162,9 +164,16 @@ public final class Checkpoint {
                     throw new IllegalArgumentException("optimizer: " + f.path() + " holds no "
                             + "optimiser state; pass null to restore the model only");
                 }
+                Map<String, Long> parameterSteps = new LinkedHashMap<>();
+                for (String key : meta.keySet()) {
+                    if (key.startsWith(PARAMETER_STEP)) {
+                        parameterSteps.put(key.substring(PARAMETER_STEP.length()),
+                                integer(f, key, 0, Long.MAX_VALUE));
+                    }
+                }
                 // Validates everything, then applies: the first change to anything.
-                optimizer.importState(model.parameters(),
-                        new OptimizerState(kind, number(f, "optimizer.step"), buffers));
+                optimizer.importState(model.parameters(), new OptimizerState(kind,
+                        integer(f, "optimizer.step", 0, Long.MAX_VALUE), buffers, parameterSteps));
             }
             model.loadWeights(weights, true); // validated above: cannot fail now
             maskSteps.forEach(LoRADropAdapter::setMaskStep);
@@ -174,17 +183,19 @@ public final class Checkpoint {
         }
     }
 
-    private static long number(SafetensorsFile f, String key) throws SafetensorsFormatException {
+    /** @return the metadata value {@code key}, an integer in {@code [min, max]} */
+    private static long integer(SafetensorsFile f, String key, long min, long max)
+            throws SafetensorsFormatException {
         String v = f.metadata().get(key);
         try {
             long n = Long.parseLong(Objects.requireNonNull(v));
-            if (n < 0) {
+            if (n < min || n > max) {
                 throw new NumberFormatException();
             }
             return n;
         } catch (NumberFormatException | NullPointerException e) {
             throw new SafetensorsFormatException(f.path(), null, "metadata: " + key
-                    + " expected a non-negative integer, got " + v);
+                    + " expected an integer in [" + min + ", " + max + "], got " + v);
         }
     }
 }

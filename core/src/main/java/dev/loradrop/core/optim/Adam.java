@@ -6,7 +6,9 @@ import java.util.List;
 
 /**
  * Adam and AdamW as PyTorch's {@code torch.optim.Adam} and {@code AdamW} define them, with bias
- * correction; AdamW decouples weight decay from the gradient.
+ * correction; AdamW decouples weight decay from the gradient. As in PyTorch, each parameter counts
+ * its own steps for the bias correction, from its first step with this optimiser (or from a state
+ * imported for it).
  */
 public final class Adam extends StatefulOptimizer {
 
@@ -52,7 +54,7 @@ public final class Adam extends StatefulOptimizer {
         return new Adam(learningRate, 0.9, 0.999, 1e-8, weightDecay, true);
     }
 
-    /** @return the number of steps taken */
+    /** @return the number of calls to {@code step} (each parameter's count is its own) */
     public int stepCount() {
         return step;
     }
@@ -64,13 +66,19 @@ public final class Adam extends StatefulOptimizer {
         for (Parameter<T> p : parameters) {
             Tensor<T>[] mv = buffers(p, 2);
             p.value().backend().adamStep(p.value(), p.gradient(), mv[0], mv[1], learningRate(),
-                    beta1, beta2, epsilon, weightDecay, decoupled, step);
+                    beta1, beta2, epsilon, weightDecay, decoupled, (int) (steps(p) + 1));
+            countStep(p);
         }
     }
 
     @Override
     List<String> bufferNames() {
         return List.of("exp_avg", "exp_avg_sq");
+    }
+
+    @Override
+    boolean countsSteps() {
+        return true;
     }
 
     @Override

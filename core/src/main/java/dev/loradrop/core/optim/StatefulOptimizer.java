@@ -11,10 +11,25 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
-/** Learning rate handling and per-parameter state buffers shared by the optimisers. */
+/**
+ * Learning rate handling and per-parameter state shared by the optimisers: buffers, and for
+ * optimisers that {@linkplain #countsSteps() count steps} (Adam) the number of steps each parameter
+ * has taken, as PyTorch keeps {@code state['step']} for each parameter.
+ */
 abstract class StatefulOptimizer implements Optimizer {
 
-    private final Map<Tensor<?>, Tensor<?>[]> state = new IdentityHashMap<>();
+    /** A parameter's state. */
+    private static final class Slot {
+        final Tensor<?>[] buffers;
+        long steps;
+
+        Slot(Tensor<?>[] buffers, long steps) {
+            this.buffers = buffers;
+            this.steps = steps;
+        }
+    }
+
+    private final Map<Tensor<?>, Slot> state = new IdentityHashMap<>();
     private double learningRate;
 
     StatefulOptimizer(double learningRate) {
@@ -44,16 +59,36 @@ abstract class StatefulOptimizer implements Optimizer {
      */
     @SuppressWarnings("unchecked")
     <T extends Number> Tensor<T>[] buffers(Parameter<T> p, int count) {
-        Tensor<?>[] buffers = state.get(p.value());
-        if (buffers == null) {
-            Tensor<T> v = p.value();
-            buffers = new Tensor<?>[count];
+        return (Tensor<T>[]) slot(p, count).buffers;
+    }
+
+    /** @return the number of steps a parameter has taken (0 before its first) */
+    long steps(Parameter<?> p) {
+        return slot(p, bufferNames().size()).steps;
+    }
+
+    /** Counts one more step of a parameter, once the step has been applied. */
+    void countStep(Parameter<?> p) {
+        slot(p, bufferNames().size()).steps++;
+    }
+
+    private Slot slot(Parameter<?> p, int count) {
+        Slot slot = state.get(p.value());
+        if (slot == null) {
+            Tensor<?> v = p.value();
+            Tensor<?>[] buffers = new Tensor<?>[count];
             for (int i = 0; i < count; i++) {
                 buffers[i] = v.backend().allocate(v.type(), v.shape());
             }
-            state.put(v, buffers);
+            slot = new Slot(buffers, 0);
+            state.put(v, slot);
         }
-        return (Tensor<T>[]) buffers;
+        return slot;
+    }
+
+    /** @return whether each parameter's step count is kept, exported and imported */
+    boolean countsSteps() {
+        return false;
     }
 
     /** @return the names of the buffers each parameter has, in {@link #buffers} order */
@@ -72,7 +107,7 @@ abstract class StatefulOptimizer implements Optimizer {
     void restoreStepCount(long step) {
     }
 
-    /** @return the largest step count {@link #restoreStepCount} accepts */
+    /** @return the largest step count, the optimiser's or a parameter's, that can be imported */
     long maxStepCount() {
         return Long.MAX_VALUE;
     }
@@ -81,16 +116,20 @@ abstract class StatefulOptimizer implements Optimizer {
     public <T extends Number> OptimizerState exportState(List<Parameter<T>> parameters) {
         checkAll(parameters);
         Map<String, double[]> out = new LinkedHashMap<>();
+        Map<String, Long> steps = new LinkedHashMap<>();
         List<String> names = bufferNames();
         for (Parameter<T> p : parameters) {
-            Tensor<?>[] buffers = state.get(p.value());
-            if (buffers != null) {
+            Slot slot = state.get(p.value());
+            if (slot != null) {
                 for (int i = 0; i < names.size(); i++) {
-                    out.put(p.name() + "." + names.get(i), buffers[i].toDoubleArray());
+                    out.put(p.name() + "." + names.get(i), slot.buffers[i].toDoubleArray());
+                }
+                if (countsSteps()) {
+                    steps.put(p.name(), slot.steps);
                 }
             }
         }
-        return new OptimizerState(getClass().getSimpleName(), exportedStepCount(), out);
+        return new OptimizerState(getClass().getSimpleName(), exportedStepCount(), out, steps);
     }
 
     @Override
@@ -110,6 +149,8 @@ abstract class StatefulOptimizer implements Optimizer {
         List<String> names = bufferNames();
         Set<String> used = new HashSet<>();
         Map<Parameter<T>, double[][]> restored = new LinkedHashMap<>();
+        Map<Parameter<T>, Long> steps = new LinkedHashMap<>();
+        int stepsSeen = 0;
         for (Parameter<T> p : parameters) { // check everything before changing anything
             double[][] values = new double[names.size()][];
             int found = 0;
@@ -133,6 +174,20 @@ abstract class StatefulOptimizer implements Optimizer {
             if (found != 0) {
                 restored.put(p, values);
             }
+            Long count = snapshot.parameterSteps().get(p.name());
+            if (count != null) {
+                if (!countsSteps() || found == 0) {
+                    throw new IllegalArgumentException("state: parameter '" + p.name() + "' has a "
+                            + "step count but " + (countsSteps() ? "no buffers" : kind
+                            + " keeps none"));
+                }
+                if (count > maxStepCount()) {
+                    throw new IllegalArgumentException("state: parameter '" + p.name()
+                            + "' expected a step count <= " + maxStepCount() + ", got " + count);
+                }
+                stepsSeen++;
+            }
+            steps.put(p, count != null ? count : snapshot.step());
         }
         if (used.size() != snapshot.buffers().size()) {
             Set<String> unknown = new HashSet<>(snapshot.buffers().keySet());
@@ -140,24 +195,31 @@ abstract class StatefulOptimizer implements Optimizer {
             throw new IllegalArgumentException("state: unknown buffers " + unknown + "; expected "
                     + "'<parameter>.<buffer>' with buffers " + names + " of the given parameters");
         }
+        if (stepsSeen != snapshot.parameterSteps().size()) {
+            Set<String> unknown = new HashSet<>(snapshot.parameterSteps().keySet());
+            parameters.forEach(p -> unknown.remove(p.name()));
+            throw new IllegalArgumentException("state: step counts of unknown parameters "
+                    + unknown);
+        }
         for (Parameter<T> p : parameters) {
             double[][] values = restored.get(p);
             if (values == null) {
                 release(p.value());
             } else {
-                Tensor<T>[] buffers = buffers(p, names.size());
+                Slot slot = slot(p, names.size());
                 for (int i = 0; i < values.length; i++) {
-                    p.value().backend().write(buffers[i], 0, values[i], 0, values[i].length);
+                    p.value().backend().write(slot.buffers[i], 0, values[i], 0, values[i].length);
                 }
+                slot.steps = steps.get(p);
             }
         }
         restoreStepCount(snapshot.step());
     }
 
     private void release(Tensor<?> parameterValue) {
-        Tensor<?>[] buffers = state.remove(parameterValue);
-        if (buffers != null) {
-            Arrays.stream(buffers).forEach(Tensor::close);
+        Slot slot = state.remove(parameterValue);
+        if (slot != null) {
+            Arrays.stream(slot.buffers).forEach(Tensor::close);
         }
     }
 
@@ -174,8 +236,8 @@ abstract class StatefulOptimizer implements Optimizer {
 
     @Override
     public void close() {
-        for (Tensor<?>[] buffers : state.values()) {
-            for (Tensor<?> t : buffers) {
+        for (Slot slot : state.values()) {
+            for (Tensor<?> t : slot.buffers) {
                 t.close();
             }
         }

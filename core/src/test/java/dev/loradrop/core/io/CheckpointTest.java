@@ -3,9 +3,11 @@ package dev.loradrop.core.io;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.loradrop.api.Activation;
 import dev.loradrop.api.NumericType;
 import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.ComputeBackend;
+import dev.loradrop.core.DenseLayer;
 import dev.loradrop.core.LoRADropAdapter;
 import dev.loradrop.core.SequentialModel;
 import dev.loradrop.core.loss.MeanSquaredError;
@@ -165,6 +167,62 @@ class CheckpointTest {
             assertThat(opt.stepCount()).isZero();
             assertThat(opt.exportState(model.parameters()).buffers()).isEmpty();
         }
+    }
+
+    @Test
+    void adamsPerParameterStepCountsAreSavedAndLoaded() throws IOException {
+        Path file = dir.resolve("ckpt.safetensors");
+        Map<String, Long> counts;
+        try (SequentialModel<Float> model = IoFixtures.model(backend, NumericType.FLOAT32, 1, 10);
+             Adam opt = Adam.adam(0.01)) {
+            train(model, opt, 0, 2);
+            opt.step(model.parameters().subList(0, 2));
+            counts = opt.exportState(model.parameters()).parameterSteps();
+            assertThat(counts.values()).contains(2L, 3L);
+            Checkpoint.save(file, model, opt, 2);
+        }
+        try (SequentialModel<Float> model = IoFixtures.model(backend, NumericType.FLOAT32, 1, 10);
+             Adam opt = Adam.adam(0.01)) {
+            Checkpoint.load(file, model, opt);
+            assertThat(opt.exportState(model.parameters()).parameterSteps())
+                    .containsExactlyEntriesOf(counts);
+            assertThat(opt.stepCount()).isEqualTo(3);
+        }
+    }
+
+    /**
+     * Seeds are 64-bit (an unseeded adapter's is random, so negative half the time); streams and
+     * mask steps are 32-bit, any sign.
+     */
+    @Test
+    void negativeSeedsStreamsAndMaskStepsRoundTrip() throws IOException {
+        Path file = dir.resolve("ckpt.safetensors");
+        try (LoRADropAdapter<Float> a = adapter(-42L, -1)) {
+            a.setMaskStep(Integer.MIN_VALUE + 5);
+            Checkpoint.save(file, a, null, 0);
+        }
+        try (LoRADropAdapter<Float> a = adapter(-42L, -1)) {
+            assertThat(Checkpoint.load(file, a, null)).isZero();
+            assertThat(a.maskStep()).isEqualTo(Integer.MIN_VALUE + 5);
+        }
+        try (LoRADropAdapter<Float> a = adapter(Long.MIN_VALUE, Integer.MIN_VALUE)) {
+            a.setMaskStep(-1);
+            Checkpoint.save(file, a, null, 0);
+            a.setMaskStep(0);
+            Checkpoint.load(file, a, null);
+            assertThat(a.maskStep()).isEqualTo(-1);
+        }
+        try (LoRADropAdapter<Float> a = adapter(-42L, 1)) {
+            assertThatThrownBy(() -> Checkpoint.load(file, a, null))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("the checkpoint " + Long.MIN_VALUE + " and " + Integer.MIN_VALUE);
+        }
+    }
+
+    private LoRADropAdapter<Float> adapter(long seed, int stream) {
+        return LoRADropAdapter.builder(DenseLayer.create(backend, NumericType.FLOAT32, 4, 3,
+                        Activation.TANH, 1))
+                .rank(2).dropoutRate(0.2).seed(seed).stream(stream).build();
     }
 
     @Test
