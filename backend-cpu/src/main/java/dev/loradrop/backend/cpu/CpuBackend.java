@@ -498,8 +498,9 @@ public final class CpuBackend implements ComputeBackend {
         if (parts == 1) {
             kernels.fillMask(words, 0, count, seed, stream, step, size, threshold);
         } else {
-            gemm.forEachPart(parts, part -> kernels.fillMask(words, part * count / parts,
-                    (part + 1) * count / parts, seed, stream, step, size, threshold));
+            gemm.forEachPart(parts, part -> kernels.fillMask(words,
+                    WorkerPool.start(part, count, parts), WorkerPool.start(part + 1, count, parts),
+                    seed, stream, step, size, threshold));
         }
     }
 

@@ -446,8 +446,8 @@ final class GemmEngine implements AutoCloseable {
                 // the threads by depth instead of by strips (each row of B then read in one piece
                 // twice as long): packing took 1.3-1.4 times as long, every thread now writing to
                 // every strip's arrays, 0.99.
-                int s0 = part * strips / p.parts;
-                int s1 = (part + 1) * strips / p.parts;
+                int s0 = WorkerPool.start(part, strips, p.parts);
+                int s1 = WorkerPool.start(part + 1, strips, p.parts);
                 if (s1 > s0) {
                     packB(p.fb, p.transB, p.k, p.n, pc, kc, jc + s0 * nr,
                             Math.min(ncb, s1 * nr) - s0 * nr, pb, s0, 0);
@@ -464,8 +464,8 @@ final class GemmEngine implements AutoCloseable {
                         packed = ic;
                     }
                     int c = task % chunks;
-                    int jr0 = c * strips / chunks * nr;
-                    int jr1 = Math.min(ncb, (c + 1) * strips / chunks * nr);
+                    int jr0 = WorkerPool.start(c, strips, chunks) * nr;
+                    int jr1 = Math.min(ncb, WorkerPool.start(c + 1, strips, chunks) * nr);
                     // A row of tiles at a time: C is then read and written along its rows, which
                     // the hardware prefetches. Going down a column of tiles instead touches C in
                     // mr-row pieces far apart (for n = 2048, 8 KiB apart: one cache set), and made
@@ -548,8 +548,8 @@ final class GemmEngine implements AutoCloseable {
                 int kc = Math.min(KC, p.k - pc);
                 boolean first = pc == 0;
                 // The threads pack the shared panel of B between them, then share out its tiles.
-                int s0 = part * strips / p.parts;
-                int s1 = (part + 1) * strips / p.parts;
+                int s0 = WorkerPool.start(part, strips, p.parts);
+                int s1 = WorkerPool.start(part + 1, strips, p.parts);
                 if (s1 > s0) {
                     packB(p.db, p.transB, p.k, p.n, pc, kc, jc + s0 * nr,
                             Math.min(ncb, s1 * nr) - s0 * nr, pb, s0, 0);
@@ -566,8 +566,8 @@ final class GemmEngine implements AutoCloseable {
                         packed = ic;
                     }
                     int c = task % chunks;
-                    int jr0 = c * strips / chunks * nr;
-                    int jr1 = Math.min(ncb, (c + 1) * strips / chunks * nr);
+                    int jr0 = WorkerPool.start(c, strips, chunks) * nr;
+                    int jr1 = Math.min(ncb, WorkerPool.start(c + 1, strips, chunks) * nr);
                     // A row of tiles at a time: C is then read and written along its rows, which
                     // the hardware prefetches. Going down a column of tiles instead touches C in
                     // mr-row pieces far apart (for n = 2048, 8 KiB apart: one cache set), and made

@@ -43,6 +43,16 @@ final class WorkerPool implements AutoCloseable {
         }
     }
 
+    /**
+     * @return where part {@code part} of {@code parts} starts when {@code count} items are split
+     *     into {@code parts} contiguous ranges as even as can be; part {@code part} takes items
+     *     {@code [start(part), start(part + 1))}, and {@code start(parts) == count}. In long:
+     *     {@code part * count} passes 2^31 for a mask of 2^25 words split 64 ways.
+     */
+    static int start(int part, int count, int parts) {
+        return (int) ((long) part * count / parts);
+    }
+
     /** @return the parts that can run at once: the workers plus the caller */
     int size() {
         return workers.length + 1;
