@@ -165,10 +165,10 @@ final class GemmEngine implements AutoCloseable {
     float[][] packWeights(float[] w, int n, int k) {
         int nr = kernel.floatCols();
         int g = kernel.floatGroups();
-        int strips = (n + nr - 1) / nr;
+        int strips = blocks(n, nr);
         float[][] dst = new float[strips * g][packedSize(n, k, kernel.floatStride())];
         for (int t = 0; t < strips; t++) {
-            for (int pc = 0; pc < k; pc += KC) {
+            for (int pc = 0; pc < k; pc = next(pc, KC, k)) {
                 packB(w, true, k, n, pc, Math.min(KC, k - pc), t * nr, Math.min(nr, n - t * nr), dst,
                         t, pc * kernel.floatStride());
             }
@@ -180,10 +180,10 @@ final class GemmEngine implements AutoCloseable {
     double[][] packWeights(double[] w, int n, int k) {
         int nr = kernel.doubleCols();
         int g = kernel.doubleGroups();
-        int strips = (n + nr - 1) / nr;
+        int strips = blocks(n, nr);
         double[][] dst = new double[strips * g][packedSize(n, k, kernel.doubleStride())];
         for (int t = 0; t < strips; t++) {
-            for (int pc = 0; pc < k; pc += KC) {
+            for (int pc = 0; pc < k; pc = next(pc, KC, k)) {
                 packB(w, true, k, n, pc, Math.min(KC, k - pc), t * nr, Math.min(nr, n - t * nr), dst,
                         t, pc * kernel.doubleStride());
             }
@@ -325,9 +325,10 @@ final class GemmEngine implements AutoCloseable {
             int nr = floats ? kernel.floatCols() : kernel.doubleCols();
             int groups = floats ? kernel.floatGroups() : kernel.doubleGroups();
             int stride = floats ? kernel.floatStride() : kernel.doubleStride();
-            p.strips = floats ? p.fpacked != null || streamsB(p, kernel.floatRows(), 4)
-                    : p.dpacked != null || streamsB(p, kernel.doubleRows(), 8);
-            p.start(own, p.strips ? 0 : groups * Math.min(NC_STRIPS, (p.n + nr - 1) / nr),
+            p.strips = floats
+                    ? p.fpacked != null || streamsB(p.m, p.k, p.transB, kernel.floatRows(), 4)
+                    : p.dpacked != null || streamsB(p.m, p.k, p.transB, kernel.doubleRows(), 8);
+            p.start(own, p.strips ? 0 : groups * Math.min(NC_STRIPS, blocks(p.n, nr)),
                     KC * stride);
             if (p.parts == 1) {
                 run(p, 0, own);
@@ -350,10 +351,10 @@ final class GemmEngine implements AutoCloseable {
      * packing B a panel at a time instead reads each row in short pieces, which made this case
      * twice as slow as the untransposed one.
      */
-    private static boolean streamsB(Problem p, int mr, int bytes) {
-        long rows = ((p.m + mr - 1) / mr) * (long) mr;
-        return p.transB && rows * bytes <= STREAM_B_A_ROW_BYTES
-                && rows * p.k * bytes <= STREAM_B_A_BYTES;
+    static boolean streamsB(int m, int k, boolean transB, int mr, int bytes) {
+        long rows = blocks(m, mr) * (long) mr;
+        return transB && rows * bytes <= STREAM_B_A_ROW_BYTES
+                && rows * k * bytes <= STREAM_B_A_BYTES;
     }
 
     /**
@@ -361,10 +362,26 @@ final class GemmEngine implements AutoCloseable {
      * enough tasks to share: one when there are plenty of row blocks (each task then packs its own
      * block of A), more for a skinny A (whose one block each thread then packs once).
      */
-    private static int chunks(int m, int mc, int strips, int parts) {
-        int blocks = (m + mc - 1) / mc;
+    static int chunks(int m, int mc, int strips, int parts) {
+        int rowBlocks = blocks(m, mc);
         int wanted = 4 * parts;
-        return parts == 1 || blocks >= wanted ? 1 : Math.min(strips, (wanted + blocks - 1) / blocks);
+        return parts == 1 || rowBlocks >= wanted ? 1
+                : Math.min(strips, blocks(wanted, rowBlocks));
+    }
+
+    /** @return the blocks of {@code size} that {@code x >= 0} elements take: x / size rounded up */
+    static int blocks(int x, int size) {
+        return x == 0 ? 0 : (x - 1) / size + 1; // not (x + size - 1) / size: x + size may pass 2^31
+    }
+
+    /**
+     * The step of a loop over {@code [0, end)} in blocks of {@code size}.
+     *
+     * @return the start of the block after the one at {@code at < end}: {@code at + size}, or
+     *     {@code end} when that would be past it
+     */
+    static int next(int at, int size, int end) {
+        return end - at <= size ? end : at + size; // at + size alone may pass 2^31
     }
 
     private void run(Problem p, int part, Space s) {
@@ -389,14 +406,14 @@ final class GemmEngine implements AutoCloseable {
             // Rows in blocks; each thread packs a block of A whole, then takes B strips one at a
             // time (prepacked, or packed right before use) through all their depth blocks.
             int block = p.fpacked != null ? STRIP_ROWS_PER_BLOCK : p.m;
-            int strips = (p.n + nr - 1) / nr;
+            int strips = blocks(p.n, nr);
             int end = 0;
-            for (int i0 = 0; i0 < p.m; i0 += block) {
+            for (int i0 = 0; i0 < p.m; i0 = next(i0, block, p.m)) {
                 int rows = Math.min(block, p.m - i0);
                 // Each strip of A and of B holds all the depths, so that a depth block starts
                 // at the same offset in both.
-                s.ensureFloat((rows + mr - 1) / mr, p.k * w, g, p.k * w, mr * nr);
-                for (int pc = 0; pc < p.k; pc += KC) {
+                s.ensureFloat(blocks(rows, mr), p.k * w, g, p.k * w, mr * nr);
+                for (int pc = 0; pc < p.k; pc = next(pc, KC, p.k)) {
                     packA(p.fa, p.transA, p.m, p.k, i0, rows, pc, Math.min(KC, p.k - pc), mr, w,
                             s.fpa, pc * w);
                 }
@@ -407,7 +424,7 @@ final class GemmEngine implements AutoCloseable {
                     int cols = Math.min(nr, p.n - jr);
                     float[][] pb = p.fpacked != null ? p.fpacked : s.fpb;
                     int pbi = p.fpacked != null ? strip * g : 0;
-                    for (int pc = 0; pc < p.k; pc += KC) {
+                    for (int pc = 0; pc < p.k; pc = next(pc, KC, p.k)) {
                         int kc = Math.min(KC, p.k - pc);
                         if (p.fpacked == null) {
                             packB(p.fb, true, p.k, p.n, pc, kc, jr, cols, pb, 0, pc * w);
@@ -428,12 +445,12 @@ final class GemmEngine implements AutoCloseable {
         s.ensureFloat(MC_STRIPS, KC * w, 0, 0, mr * nr);
         float[][] pb = p.own.fpb;
         int end = 0;
-        for (int jc = 0; jc < p.n; jc += nc) {
+        for (int jc = 0; jc < p.n; jc = next(jc, nc, p.n)) {
             int ncb = Math.min(nc, p.n - jc);
-            int strips = (ncb + nr - 1) / nr;
+            int strips = blocks(ncb, nr);
             int chunks = chunks(p.m, mc, strips, p.parts);
-            int count = ((p.m + mc - 1) / mc) * chunks;
-            for (int pc = 0; pc < p.k; pc += KC) {
+            int count = blocks(p.m, mc) * chunks;
+            for (int pc = 0; pc < p.k; pc = next(pc, KC, p.k)) {
                 int kc = Math.min(KC, p.k - pc);
                 boolean first = pc == 0;
                 // The threads pack the shared panel of B between them, then share out its tiles.
@@ -500,14 +517,14 @@ final class GemmEngine implements AutoCloseable {
             // Rows in blocks; each thread packs a block of A whole, then takes B strips one at a
             // time (prepacked, or packed right before use) through all their depth blocks.
             int block = p.dpacked != null ? STRIP_ROWS_PER_BLOCK : p.m;
-            int strips = (p.n + nr - 1) / nr;
+            int strips = blocks(p.n, nr);
             int end = 0;
-            for (int i0 = 0; i0 < p.m; i0 += block) {
+            for (int i0 = 0; i0 < p.m; i0 = next(i0, block, p.m)) {
                 int rows = Math.min(block, p.m - i0);
                 // Each strip of A and of B holds all the depths, so that a depth block starts
                 // at the same offset in both.
-                s.ensureDouble((rows + mr - 1) / mr, p.k * w, g, p.k * w, mr * nr);
-                for (int pc = 0; pc < p.k; pc += KC) {
+                s.ensureDouble(blocks(rows, mr), p.k * w, g, p.k * w, mr * nr);
+                for (int pc = 0; pc < p.k; pc = next(pc, KC, p.k)) {
                     packA(p.da, p.transA, p.m, p.k, i0, rows, pc, Math.min(KC, p.k - pc), mr, w,
                             s.dpa, pc * w);
                 }
@@ -518,7 +535,7 @@ final class GemmEngine implements AutoCloseable {
                     int cols = Math.min(nr, p.n - jr);
                     double[][] pb = p.dpacked != null ? p.dpacked : s.dpb;
                     int pbi = p.dpacked != null ? strip * g : 0;
-                    for (int pc = 0; pc < p.k; pc += KC) {
+                    for (int pc = 0; pc < p.k; pc = next(pc, KC, p.k)) {
                         int kc = Math.min(KC, p.k - pc);
                         if (p.dpacked == null) {
                             packB(p.db, true, p.k, p.n, pc, kc, jr, cols, pb, 0, pc * w);
@@ -539,12 +556,12 @@ final class GemmEngine implements AutoCloseable {
         s.ensureDouble(MC_STRIPS, KC * w, 0, 0, mr * nr);
         double[][] pb = p.own.dpb;
         int end = 0;
-        for (int jc = 0; jc < p.n; jc += nc) {
+        for (int jc = 0; jc < p.n; jc = next(jc, nc, p.n)) {
             int ncb = Math.min(nc, p.n - jc);
-            int strips = (ncb + nr - 1) / nr;
+            int strips = blocks(ncb, nr);
             int chunks = chunks(p.m, mc, strips, p.parts);
-            int count = ((p.m + mc - 1) / mc) * chunks;
-            for (int pc = 0; pc < p.k; pc += KC) {
+            int count = blocks(p.m, mc) * chunks;
+            for (int pc = 0; pc < p.k; pc = next(pc, KC, p.k)) {
                 int kc = Math.min(KC, p.k - pc);
                 boolean first = pc == 0;
                 // The threads pack the shared panel of B between them, then share out its tiles.
@@ -692,7 +709,7 @@ final class GemmEngine implements AutoCloseable {
         int groups = kernel.floatGroups();
         int w = nr / groups;
         int stride = kernel.floatStride();
-        int arrays = (cols + nr - 1) / nr * groups;
+        int arrays = blocks(cols, nr) * groups;
         if (!transB) {
             // Rows of B are read in blocks of ROWS_PER_COPY (contiguous pieces of each row, which
             // the hardware prefetches), a strip at a time: its one or two destination arrays are
@@ -788,7 +805,7 @@ final class GemmEngine implements AutoCloseable {
         int groups = kernel.doubleGroups();
         int w = nr / groups;
         int stride = kernel.doubleStride();
-        int arrays = (cols + nr - 1) / nr * groups;
+        int arrays = blocks(cols, nr) * groups;
         if (!transB) {
             // Rows of B are read in blocks of ROWS_PER_COPY (contiguous pieces of each row, which
             // the hardware prefetches), a strip at a time: its one or two destination arrays are
