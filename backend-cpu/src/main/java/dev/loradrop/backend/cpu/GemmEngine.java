@@ -3,6 +3,7 @@ package dev.loradrop.backend.cpu;
 import dev.loradrop.api.Activation;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
@@ -392,7 +393,7 @@ final class GemmEngine implements AutoCloseable {
                 runDouble(p, part, s);
             }
         } catch (RuntimeException | Error e) {
-            p.fail(); // so that no other part waits for this one at a barrier
+            p.fail(e); // so that no other part waits for this one at a barrier
             throw e;
         }
     }
@@ -951,7 +952,8 @@ final class GemmEngine implements AutoCloseable {
         private final AtomicInteger ticket = new AtomicInteger();
         private final AtomicInteger arrived = new AtomicInteger();
         private volatile int phase;
-        private volatile boolean failed;
+        /** The first failure of any part, or null. */
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
         Problem set(boolean transA, boolean transB, int m, int n, int k) {
             this.transA = transA;
@@ -988,7 +990,7 @@ final class GemmEngine implements AutoCloseable {
             }
             ticket.set(0);
             arrived.set(0);
-            failed = false;
+            failure.set(null);
         }
 
         /** @return the next unclaimed ticket below {@code end}, or -1 when there is none */
@@ -1016,8 +1018,14 @@ final class GemmEngine implements AutoCloseable {
                 return;
             }
             for (int spins = 0; phase == ph; spins++) {
-                if (failed) {
-                    throw new IllegalStateException("another part of this GEMM failed");
+                Throwable first = failure.get();
+                if (first != null) {
+                    // Another part failed: this part stops with that failure itself, so that
+                    // the caller gets it (an OutOfMemoryError, say) whichever part reports it.
+                    if (first instanceof Error) {
+                        throw (Error) first;
+                    }
+                    throw (RuntimeException) first;
                 }
                 if (spins < 1 << 12) {
                     Thread.onSpinWait();
@@ -1027,9 +1035,14 @@ final class GemmEngine implements AutoCloseable {
             }
         }
 
-        /** Releases any part waiting at a barrier, which then fails too. */
-        void fail() {
-            failed = true;
+        /**
+         * Records a part's failure, if it is the first, and releases any part waiting at a
+         * barrier, which then throws the first failure too.
+         *
+         * @param t a {@link RuntimeException} or an {@link Error}
+         */
+        void fail(Throwable t) {
+            failure.compareAndSet(null, t);
         }
 
         /** Drops the array references so the engine does not keep callers' memory alive. */

@@ -1,6 +1,7 @@
 package dev.loradrop.backend.cpu;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
@@ -26,7 +27,8 @@ final class WorkerPool implements AutoCloseable {
     private volatile IntConsumer task;
     private volatile int parts;
     private volatile Thread caller;
-    private volatile Throwable failure;
+    /** The task's first failure, whichever part had it; a later part's is dropped. */
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
     /**
      * @param threads total threads including the caller, {@code >= 2}
@@ -60,7 +62,8 @@ final class WorkerPool implements AutoCloseable {
 
     /**
      * Runs {@code task.accept(i)} for every {@code i < parts}, part 0 on the calling thread, and
-     * returns when all are done; rethrows the first failure.
+     * returns when all are done; rethrows the first failure as itself (an unchecked exception or
+     * an error), with the caller's own, if it had a different one, attached as suppressed.
      */
     void run(int parts, IntConsumer task) {
         if (parts <= 1) {
@@ -73,7 +76,7 @@ final class WorkerPool implements AutoCloseable {
         this.task = task;
         this.parts = parts;
         this.caller = Thread.currentThread();
-        this.failure = null;
+        failure.set(null);
         remaining.set(parts - 1);
         generation++;
         for (int i = 0; i < parts - 1; i++) {
@@ -84,18 +87,26 @@ final class WorkerPool implements AutoCloseable {
             task.accept(0);
         } catch (Throwable t) {
             own = t;
+            failure.compareAndSet(null, t);
         }
         long deadline = System.nanoTime() + SPIN_NANOS;
         while (remaining.get() != 0) {
             pause(deadline);
         }
-        Throwable t = own != null ? own : failure;
-        if (t instanceof RuntimeException) {
-            throw (RuntimeException) t;
+        Throwable first = failure.get();
+        if (first == null) {
+            return;
         }
-        if (t instanceof Error) {
-            throw (Error) t;
+        if (own != null && own != first) {
+            first.addSuppressed(own);
         }
+        if (first instanceof RuntimeException) {
+            throw (RuntimeException) first;
+        }
+        if (first instanceof Error) {
+            throw (Error) first;
+        }
+        throw new IllegalStateException("a part of the task failed", first);
     }
 
     private void work(int part) {
@@ -115,7 +126,7 @@ final class WorkerPool implements AutoCloseable {
             try {
                 task.accept(part);
             } catch (Throwable t) {
-                failure = t;
+                failure.compareAndSet(null, t); // allocates nothing, so cannot fail here itself
             }
             if (remaining.decrementAndGet() == 0) {
                 LockSupport.unpark(caller);

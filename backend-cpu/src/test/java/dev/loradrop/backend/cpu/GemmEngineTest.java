@@ -1,7 +1,10 @@
 package dev.loradrop.backend.cpu;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** The engine's own arithmetic and failure handling, below the backend's checks. */
@@ -49,6 +52,166 @@ class GemmEngineTest {
             assertThat(chunks).isEqualTo(1);
             assertThat(GemmEngine.blocks(MAX - 3, 72) * chunks)
                     .isEqualTo((int) (((long) MAX - 3 + 71) / 72));
+        }
+    }
+
+    /**
+     * A part on a worker thread fails (an OutOfMemoryError growing its buffers, say) while the
+     * caller's part waits for it at a barrier: the caller must get that failure, as itself, not
+     * the barrier's own complaint; and the engine must work, with the same bits, afterwards.
+     */
+    @Test
+    void aWorkersFailureReachesTheCallerAsItselfAndTheNextCallWorks() {
+        int size = 128; // 2^21 multiply-adds: parallel; each part packs strips of B
+        SplittableRandom r = new SplittableRandom(3);
+        float[] a = floats(r, size * size);
+        float[] b = floats(r, size * size);
+        double[] ad = doubles(r, size * size);
+        double[] bd = doubles(r, size * size);
+        float[] want = new float[size * size];
+        double[] wantD = new double[size * size];
+        try (GemmEngine reference = new GemmEngine(2, CpuPaths.defaultKernel())) {
+            reference.gemm(false, false, size, size, size, 1f, a, b, 0f, want);
+            reference.gemm(false, false, size, size, size, 1.0, ad, bd, 0.0, wantD);
+        }
+        Throwable[] failures = {new OutOfMemoryError("planted"),
+            new IllegalArgumentException("planted")};
+        for (Throwable planted : failures) {
+            FailingOnWorker kernel = new FailingOnWorker(CpuPaths.defaultKernel());
+            try (GemmEngine engine = new GemmEngine(2, kernel)) {
+                float[] c = new float[size * size];
+                kernel.plant(planted);
+                assertThatThrownBy(() -> engine.gemm(false, false, size, size, size, 1f, a, b, 0f,
+                        c)).as("float, %s", planted).isSameAs(planted);
+                assertThat(kernel.planted.get()).as("thrown").isNull();
+                engine.gemm(false, false, size, size, size, 1f, a, b, 0f, c);
+                assertThat(c).containsExactly(want);
+
+                double[] cd = new double[size * size];
+                kernel.plant(planted);
+                assertThatThrownBy(() -> engine.gemm(false, false, size, size, size, 1.0, ad, bd,
+                        0.0, cd)).as("double, %s", planted).isSameAs(planted);
+                engine.gemm(false, false, size, size, size, 1.0, ad, bd, 0.0, cd);
+                assertThat(cd).containsExactly(wantD);
+            }
+        }
+    }
+
+    private static float[] floats(SplittableRandom r, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) r.nextDouble(-1, 1);
+        }
+        return v;
+    }
+
+    private static double[] doubles(SplittableRandom r, int n) {
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = r.nextDouble(-1, 1);
+        }
+        return v;
+    }
+
+    /**
+     * A micro-kernel that throws a planted failure the first time a worker thread (not the
+     * caller) packs or multiplies with it.
+     */
+    private static final class FailingOnWorker implements TileKernel {
+        private final TileKernel k;
+        final AtomicReference<Throwable> planted = new AtomicReference<>();
+
+        FailingOnWorker(TileKernel k) {
+            this.k = k;
+        }
+
+        void plant(Throwable t) {
+            planted.set(t);
+        }
+
+        private void maybeFail() {
+            if (Thread.currentThread().getName().startsWith("loradrop-cpu-gemm")) {
+                Throwable t = planted.getAndSet(null);
+                if (t instanceof Error) {
+                    throw (Error) t;
+                }
+                if (t != null) {
+                    throw (RuntimeException) t;
+                }
+            }
+        }
+
+        @Override
+        public String path() {
+            return k.path();
+        }
+
+        @Override
+        public int floatRows() {
+            return k.floatRows();
+        }
+
+        @Override
+        public int floatCols() {
+            return k.floatCols();
+        }
+
+        @Override
+        public int doubleRows() {
+            return k.doubleRows();
+        }
+
+        @Override
+        public int doubleCols() {
+            return k.doubleCols();
+        }
+
+        @Override
+        public int floatGroups() {
+            return k.floatGroups();
+        }
+
+        @Override
+        public int doubleGroups() {
+            return k.doubleGroups();
+        }
+
+        @Override
+        public int floatStride() {
+            return k.floatStride();
+        }
+
+        @Override
+        public int doubleStride() {
+            return k.doubleStride();
+        }
+
+        @Override
+        public void tile(int kc, float[] pa, float[][] pb, int pbi, int q0, float[] c, int c0,
+                         int ldc, int rows, int cols, float alpha, float beta, boolean first,
+                         float[] scratch) {
+            maybeFail();
+            k.tile(kc, pa, pb, pbi, q0, c, c0, ldc, rows, cols, alpha, beta, first, scratch);
+        }
+
+        @Override
+        public void tile(int kc, double[] pa, double[][] pb, int pbi, int q0, double[] c, int c0,
+                         int ldc, int rows, int cols, double alpha, double beta, boolean first,
+                         double[] scratch) {
+            maybeFail();
+            k.tile(kc, pa, pb, pbi, q0, c, c0, ldc, rows, cols, alpha, beta, first, scratch);
+        }
+
+        @Override
+        public void copyRow(float[] src, int s, float[] dst, int d) {
+            maybeFail();
+            k.copyRow(src, s, dst, d);
+        }
+
+        @Override
+        public void copyRow(double[] src, int s, double[] dst, int d) {
+            maybeFail();
+            k.copyRow(src, s, dst, d);
         }
     }
 }
