@@ -910,10 +910,21 @@ final class GemmEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the worker threads, after waiting for a call that is using them: closing them under
+     * a running call left its parts waiting forever for one that never ran. Calls after this one
+     * run on the calling thread alone, or fail with {@link IllegalStateException} when they
+     * would need the workers.
+     */
     @Override
     public void close() {
         if (pool != null) {
-            pool.close();
+            lock.lock();
+            try {
+                pool.close();
+            } finally {
+                lock.unlock();
+            }
         }
     }
 

@@ -116,8 +116,8 @@ final class WorkerPool implements AutoCloseable {
             while (generation == seen && !closed) {
                 pause(deadline);
             }
-            if (closed) {
-                return;
+            if (generation == seen) {
+                return; // closed, and no task waits for this part
             }
             seen = generation;
             if (part >= parts) {
@@ -143,6 +143,11 @@ final class WorkerPool implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the workers once they have done the parts they were given. Must not overlap
+     * {@link #run} (GemmEngine closes under its lock): a task dispatched after the workers
+     * stopped would wait for them forever.
+     */
     @Override
     public void close() {
         closed = true;

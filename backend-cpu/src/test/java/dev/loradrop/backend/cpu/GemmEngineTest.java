@@ -2,9 +2,13 @@ package dev.loradrop.backend.cpu;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import java.time.Duration;
 import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 
 /** The engine's own arithmetic and failure handling, below the backend's checks. */
@@ -95,6 +99,47 @@ class GemmEngineTest {
                 assertThat(cd).containsExactly(wantD);
             }
         }
+    }
+
+    /**
+     * Closing overlaps a running parallel GEMM (misuse, which the SPI forbids, but it must not
+     * hang): close waits for the call, and the calls after it fail with IllegalStateException.
+     * Without the wait, a worker woken by the close left its part undone and the others waited
+     * for it forever (by the 1st, 3rd and 15th trial in three runs of 60).
+     */
+    @Test
+    void closingDuringParallelGemmsDoesNotHang() {
+        int m = 64;
+        int n = 128;
+        int k = 128; // 2^20 multiply-adds: parallel
+        SplittableRandom r = new SplittableRandom(4);
+        float[] a = floats(r, m * k);
+        float[] b = floats(r, k * n);
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            for (int trial = 0; trial < 60; trial++) {
+                GemmEngine engine = new GemmEngine(3, CpuPaths.defaultKernel());
+                AtomicReference<Throwable> ended = new AtomicReference<>();
+                Thread caller = new Thread(() -> {
+                    float[] c = new float[m * n];
+                    try {
+                        while (true) {
+                            engine.gemm(false, false, m, n, k, 1f, a, b, 0f, c);
+                        }
+                    } catch (Throwable e) {
+                        ended.set(e);
+                    }
+                }, "gemm caller " + trial);
+                caller.setDaemon(true);
+                caller.start();
+                LockSupport.parkNanos(r.nextLong(1_000_000));
+                engine.close();
+                caller.join(TimeUnit.SECONDS.toMillis(5));
+                assertThat(caller.isAlive()).as("trial %d: the caller still runs", trial)
+                        .isFalse();
+                assertThat(ended.get()).as("trial %d", trial)
+                        .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+            }
+        });
     }
 
     private static float[] floats(SplittableRandom r, int n) {
