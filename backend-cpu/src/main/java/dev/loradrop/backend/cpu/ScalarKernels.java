@@ -2,6 +2,7 @@ package dev.loradrop.backend.cpu;
 
 import dev.loradrop.api.Activation;
 import dev.loradrop.api.MaskStream;
+import java.util.Arrays;
 
 /**
  * The plain-Java kernels, single-threaded: the path that always exists and the reference a faster
@@ -93,32 +94,55 @@ class ScalarKernels implements Kernels {
         }
     }
 
+    /** Columns summed at a time by {@link #columnSums}: 4 KiB of accumulators, kept in L1. */
+    private static final int COLUMN_BLOCK = 512;
+    /**
+     * The accumulators of {@link #columnSums}, one array per thread: the kernels are shared by
+     * concurrent calls, and the bias gradient runs every training step, which must not allocate
+     * in proportion to the tensors (an array of {@code cols} doubles per call did).
+     */
+    private static final ThreadLocal<double[]> COLUMN_ACC =
+            ThreadLocal.withInitial(() -> new double[COLUMN_BLOCK]);
+
+    /*
+     * Column sums a block of columns at a time, each column's accumulator added to over the rows
+     * in order: the same bits as one accumulator per column over the whole matrix.
+     */
+
     @Override
     public void columnSums(float[] src, double betaD, float[] dst) {
         float beta = (float) betaD;
         int cols = dst.length;
-        double[] acc = new double[cols];
-        for (int r = 0; r < src.length; r += cols) {
-            for (int c = 0; c < cols; c++) {
-                acc[c] += src[r + c];
+        double[] acc = COLUMN_ACC.get();
+        for (int c0 = 0, width; c0 < cols; c0 += width) {
+            width = Math.min(COLUMN_BLOCK, cols - c0);
+            Arrays.fill(acc, 0, width, 0.0);
+            for (int r = 0; r < src.length; r += cols) {
+                for (int c = 0, s = r + c0; c < width; c++, s++) {
+                    acc[c] += src[s];
+                }
             }
-        }
-        for (int c = 0; c < cols; c++) {
-            dst[c] = (float) mix(acc[c], beta, dst[c]);
+            for (int c = 0; c < width; c++) {
+                dst[c0 + c] = (float) mix(acc[c], beta, dst[c0 + c]);
+            }
         }
     }
 
     @Override
     public void columnSums(double[] src, double beta, double[] dst) {
         int cols = dst.length;
-        double[] acc = new double[cols];
-        for (int r = 0; r < src.length; r += cols) {
-            for (int c = 0; c < cols; c++) {
-                acc[c] += src[r + c];
+        double[] acc = COLUMN_ACC.get();
+        for (int c0 = 0, width; c0 < cols; c0 += width) {
+            width = Math.min(COLUMN_BLOCK, cols - c0);
+            Arrays.fill(acc, 0, width, 0.0);
+            for (int r = 0; r < src.length; r += cols) {
+                for (int c = 0, s = r + c0; c < width; c++, s++) {
+                    acc[c] += src[s];
+                }
             }
-        }
-        for (int c = 0; c < cols; c++) {
-            dst[c] = mix(acc[c], beta, dst[c]);
+            for (int c = 0; c < width; c++) {
+                dst[c0 + c] = mix(acc[c], beta, dst[c0 + c]);
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package dev.loradrop.backend.cpu;
 import static dev.loradrop.backend.cpu.Fixtures.assertClose;
 import static dev.loradrop.backend.cpu.Fixtures.random;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.loradrop.api.Activation;
 import dev.loradrop.api.NumericType;
@@ -104,6 +105,46 @@ class ElementwiseTest {
                     assertClose("addBias", ty.toDoubleArray(), plus, null, 1, type);
                 }
             }
+        }
+    }
+
+    /**
+     * The bias gradient, run every training step: after warm-up a call allocates nothing in
+     * proportion to the tensors (it allocated a double per column: 800 KB for 100,000 columns),
+     * and its bits are those of one double accumulator per column, added to over the rows in
+     * order, then mixed with beta; with more columns than one block of the kernel.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.loradrop.backend.cpu.Fixtures#types")
+    void columnSumsAllocatesNothingPerColumnAndKeepsItsBits(NumericType<?> type) {
+        assumeTrue(Fixtures.allocatedBytes() >= 0, "the JVM measures a thread's allocation");
+        int rows = 4;
+        int cols = 20_003; // 40 blocks of the kernel and a piece
+        Random rnd = new Random(12);
+        double[] y = random(rnd, rows * cols, type);
+        double[] old = random(rnd, cols, type);
+        double[] want = new double[cols];
+        for (int c = 0; c < cols; c++) {
+            double acc = 0.0;
+            for (int r = 0; r < rows; r++) {
+                acc += y[r * cols + c];
+            }
+            want[c] = Fixtures.round(type, acc + 0.5 * old[c]);
+        }
+        try (Tensor ty = backend.upload(type, y, rows, cols);
+             Tensor dst = backend.upload(type, old, cols)) {
+            backend.columnSums(ty, 0.5, dst);
+            assertThat(dst.toDoubleArray()).isEqualTo(want);
+            for (int i = 0; i < 20; i++) {
+                backend.columnSums(ty, 0.0, dst);
+            }
+            int calls = 10;
+            long before = Fixtures.allocatedBytes();
+            for (int i = 0; i < calls; i++) {
+                backend.columnSums(ty, 0.0, dst);
+            }
+            long perCall = (Fixtures.allocatedBytes() - before) / calls;
+            assertThat(perCall).as("bytes allocated per call").isLessThan(256);
         }
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.loradrop.api.NumericType;
 import dev.loradrop.api.spi.BackendConfig;
+import java.lang.management.ManagementFactory;
 import java.util.Random;
 import java.util.stream.Stream;
 
@@ -11,6 +12,27 @@ import java.util.stream.Stream;
 final class Fixtures {
 
     private Fixtures() {
+    }
+
+    /**
+     * @return the bytes the calling thread has allocated so far, from
+     *     {@code com.sun.management.ThreadMXBean#getThreadAllocatedBytes} (called reflectively:
+     *     the module does not read jdk.management), or -1 where the JVM does not measure it. A
+     *     call itself allocates a few dozen bytes.
+     */
+    static long allocatedBytes() {
+        try {
+            Object threads = ManagementFactory.getThreadMXBean();
+            Class<?> type = Class.forName("com.sun.management.ThreadMXBean");
+            if (!type.isInstance(threads) || !(Boolean) type
+                    .getMethod("isThreadAllocatedMemoryEnabled").invoke(threads)) {
+                return -1;
+            }
+            return (Long) type.getMethod("getThreadAllocatedBytes", long.class)
+                    .invoke(threads, Thread.currentThread().getId());
+        } catch (ReflectiveOperationException | UnsupportedOperationException e) {
+            return -1;
+        }
     }
 
     static CpuBackend newBackend() {
