@@ -10,6 +10,13 @@ import java.util.Arrays;
  */
 final class ArrayPool {
 
+    /**
+     * The longest array the backend makes: HotSpot refuses a few lengths below
+     * {@link Integer#MAX_VALUE} ("Requested array size exceeds VM limit"), so lengths are kept
+     * to this conventional bound.
+     */
+    static final int MAX_LENGTH = Integer.MAX_VALUE - 8;
+
     /** Default cap on pooled memory: 128 MiB. */
     static final long DEFAULT_MAX_BYTES = 128L << 20;
 

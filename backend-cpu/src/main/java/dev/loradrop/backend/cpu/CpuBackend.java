@@ -98,7 +98,7 @@ public final class CpuBackend implements ComputeBackend {
         ensureOpen("allocate");
         Objects.requireNonNull(type, "type");
         int[] dims = shapeCopy(shape);
-        int size = sizeOf(dims);
+        int size = arrayLength(dims);
         return register(type == NumericType.FLOAT32
                 ? new CpuTensor<>(this, type, dims, size, pool.floats(size), null)
                 : new CpuTensor<>(this, type, dims, size, null, pool.doubles(size)));
@@ -109,7 +109,7 @@ public final class CpuBackend implements ComputeBackend {
         ensureOpen("upload");
         Objects.requireNonNull(data, "data");
         int[] dims = shapeCopy(shape);
-        int size = sizeOf(dims);
+        int size = arrayLength(dims);
         requireLength(data.length, size, dims);
         float[] copy = pool.floats(size);
         System.arraycopy(data, 0, copy, 0, size);
@@ -121,7 +121,7 @@ public final class CpuBackend implements ComputeBackend {
         ensureOpen("upload");
         Objects.requireNonNull(data, "data");
         int[] dims = shapeCopy(shape);
-        int size = sizeOf(dims);
+        int size = arrayLength(dims);
         requireLength(data.length, size, dims);
         double[] copy = pool.doubles(size);
         System.arraycopy(data, 0, copy, 0, size);
@@ -674,6 +674,21 @@ public final class CpuBackend implements ComputeBackend {
     /** @return the pool closed tensors return their arrays to */
     ArrayPool pool() {
         return pool;
+    }
+
+    /**
+     * @return the element count of a validated shape
+     * @throws IllegalArgumentException if it is more than {@link Integer#MAX_VALUE} or than the
+     *     longest array this backend makes, {@link ArrayPool#MAX_LENGTH}
+     */
+    private static int arrayLength(int[] dims) {
+        int size = sizeOf(dims);
+        if (size > ArrayPool.MAX_LENGTH) {
+            throw new IllegalArgumentException("shape: expected at most " + ArrayPool.MAX_LENGTH
+                    + " elements (the longest array the JVM reliably allocates), got "
+                    + Arrays.toString(dims) + " (" + size + " elements)");
+        }
+        return size;
     }
 
     private <R extends CpuResource> R register(R resource) {

@@ -195,7 +195,7 @@ final class GemmEngine implements AutoCloseable {
     /** @return the length of an array holding {@code k} depths at {@code stride} */
     private static int packedSize(int n, int k, int stride) {
         long size = (long) k * stride;
-        if (size > Integer.MAX_VALUE - 8) {
+        if (size > ArrayPool.MAX_LENGTH) {
             throw new IllegalArgumentException("weight: " + n + " x " + k
                     + " is too large to prepare (more than 2^31 elements in a packed strip)");
         }

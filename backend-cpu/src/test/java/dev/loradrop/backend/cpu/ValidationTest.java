@@ -20,6 +20,38 @@ class ValidationTest {
         backend.close();
     }
 
+    /**
+     * Shapes that pass the SPI's size check (at most 2^31 - 1 elements) but not the longest array
+     * the JVM allocates: a clear error naming the shape, not an OutOfMemoryError. Thrown before
+     * anything is allocated, so the test needs no large heap.
+     */
+    @Test
+    void shapesLongerThanAJavaArrayAreRejectedByName() {
+        int limit = Integer.MAX_VALUE - 8;
+        int[][] shapes = {{Integer.MAX_VALUE}, {Integer.MAX_VALUE - 1}, {2, 1073741823},
+            {limit + 1}};
+        for (int[] shape : shapes) {
+            String expected = "shape: expected at most " + limit + " elements";
+            String got = java.util.Arrays.toString(shape);
+            assertThatThrownBy(() -> backend.allocate(NumericType.FLOAT32, shape)).as(got)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith(expected).hasMessageContaining("got " + got);
+            assertThatThrownBy(() -> backend.allocate(NumericType.FLOAT64, shape)).as(got)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith(expected).hasMessageContaining("got " + got);
+            assertThatThrownBy(() -> backend.upload(new float[1], shape)).as(got)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith(expected).hasMessageContaining("got " + got);
+            assertThatThrownBy(() -> backend.upload(new double[1], shape)).as(got)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith(expected).hasMessageContaining("got " + got);
+        }
+        assertThat(backend.liveAllocations()).isZero();
+        try (Tensor<Float> t = backend.allocate(NumericType.FLOAT32, 3)) {
+            assertThat(t.size()).isEqualTo(3);
+        }
+    }
+
     @Test
     void shapes() {
         assertThatThrownBy(() -> backend.allocate(NumericType.FLOAT32))
