@@ -412,8 +412,9 @@ final class GemmEngine implements AutoCloseable {
             for (int i0 = 0; i0 < p.m; i0 = next(i0, block, p.m)) {
                 int rows = Math.min(block, p.m - i0);
                 // Each strip of A and of B holds all the depths, so that a depth block starts
-                // at the same offset in both.
-                s.ensureFloat(blocks(rows, mr), p.k * w, g, p.k * w, mr * nr);
+                // at the same offset in both. Packed weights need no strip of B.
+                s.ensureFloat(blocks(rows, mr), p.k * w, p.fpacked != null ? 0 : g, p.k * w,
+                        mr * nr);
                 for (int pc = 0; pc < p.k; pc = next(pc, KC, p.k)) {
                     packA(p.fa, p.transA, p.m, p.k, i0, rows, pc, Math.min(KC, p.k - pc), mr, w,
                             s.fpa, pc * w);
@@ -523,8 +524,9 @@ final class GemmEngine implements AutoCloseable {
             for (int i0 = 0; i0 < p.m; i0 = next(i0, block, p.m)) {
                 int rows = Math.min(block, p.m - i0);
                 // Each strip of A and of B holds all the depths, so that a depth block starts
-                // at the same offset in both.
-                s.ensureDouble(blocks(rows, mr), p.k * w, g, p.k * w, mr * nr);
+                // at the same offset in both. Packed weights need no strip of B.
+                s.ensureDouble(blocks(rows, mr), p.k * w, p.dpacked != null ? 0 : g, p.k * w,
+                        mr * nr);
                 for (int pc = 0; pc < p.k; pc = next(pc, KC, p.k)) {
                     packA(p.da, p.transA, p.m, p.k, i0, rows, pc, Math.min(KC, p.k - pc), mr, w,
                             s.dpa, pc * w);

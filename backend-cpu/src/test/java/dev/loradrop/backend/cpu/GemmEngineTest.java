@@ -3,7 +3,9 @@ package dev.loradrop.backend.cpu;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.loradrop.api.Activation;
 import java.time.Duration;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -140,6 +142,46 @@ class GemmEngineTest {
                         .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
             }
         });
+    }
+
+    /**
+     * With weights packed by packWeights, the strips loop reads B from them: the first call grows
+     * the buffers for one strip of A (all the depths) and none for B, which it would never use.
+     */
+    @Test
+    void aCallOnPackedWeightsGrowsNoBufferForB() {
+        assumeTrue(Fixtures.allocatedBytes() >= 0, "the JVM measures a thread's allocation");
+        int n = 16;
+        int k = 10_000;
+        // Scalar: until C2 compiles it, the Vector API allocates an object per vector operation.
+        TileKernel kernel = ScalarTileKernel.INSTANCE;
+        SplittableRandom r = new SplittableRandom(6);
+        float[] w = floats(r, n * k);
+        float[] x = floats(r, k);
+        double[] wd = doubles(r, n * k);
+        double[] xd = doubles(r, k);
+        try (GemmEngine engine = new GemmEngine(1, kernel)) {
+            float[][] packed = engine.packWeights(w, n, k);
+            double[][] packedD = engine.packWeights(wd, n, k);
+            float[] y = new float[n];
+            double[] yd = new double[n];
+            long before = Fixtures.allocatedBytes();
+            engine.linear(1, n, k, x, packed, null, Activation.IDENTITY, y);
+            long floatBytes = Fixtures.allocatedBytes() - before;
+            before = Fixtures.allocatedBytes();
+            engine.linear(1, n, k, xd, packedD, null, Activation.IDENTITY, yd);
+            long doubleBytes = Fixtures.allocatedBytes() - before;
+            long stripA = 4L * k * kernel.floatStride();
+            long stripAD = 8L * k * kernel.doubleStride();
+            assertThat(floatBytes).as("float").isBetween(stripA, stripA + stripA / 4);
+            assertThat(doubleBytes).as("double").isBetween(stripAD, stripAD + stripAD / 4);
+            float[] want = new float[n];
+            double[] wantD = new double[n];
+            engine.gemm(false, true, 1, n, k, 1f, x, w, 0f, want);
+            engine.gemm(false, true, 1, n, k, 1.0, xd, wd, 0.0, wantD);
+            assertThat(y).containsExactly(want);
+            assertThat(yd).containsExactly(wantD);
+        }
     }
 
     private static float[] floats(SplittableRandom r, int n) {
