@@ -2,6 +2,8 @@ package dev.loradrop.backend.cpu;
 
 import dev.loradrop.api.Activation;
 import java.util.Arrays;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
@@ -33,7 +35,9 @@ import java.util.function.IntConsumer;
  * and reused: a steady-state call allocates nothing.
  *
  * <p>Safe for concurrent callers: one call at a time uses the worker threads and the reusable
- * buffers; a call that finds them busy runs on its own thread with buffers of its own.
+ * buffers; a call that finds them busy runs on its own thread with buffers of its own, which are
+ * kept for the next such call (up to {@link #IDLE_PROBLEMS} sets), so that concurrent callers in
+ * a steady state allocate nothing either.
  */
 final class GemmEngine implements AutoCloseable {
 
@@ -100,12 +104,20 @@ final class GemmEngine implements AutoCloseable {
     private static final int ROWS_PER_COPY = 16;
     /** Rows of A packed at a time on the prepacked-weight path of {@link #linear}. */
     private static final int STRIP_ROWS_PER_BLOCK = 240;
+    /**
+     * The most problems of concurrent callers kept for reuse: more callers than cores at once
+     * are unusual, and each problem keeps its packing buffers.
+     */
+    private static final int IDLE_PROBLEMS =
+            Math.max(4, Runtime.getRuntime().availableProcessors());
 
     private final TileKernel kernel;
     private final WorkerPool pool;
     private final Space[] spaces;
     private final ReentrantLock lock = new ReentrantLock();
     private final Problem shared = new Problem();
+    /** Problems, with their buffers, of concurrent callers that have finished, for reuse. */
+    private final BlockingQueue<Problem> idle = new ArrayBlockingQueue<>(IDLE_PROBLEMS);
     private final IntConsumer sharedBody;
 
     /**
@@ -311,15 +323,19 @@ final class GemmEngine implements AutoCloseable {
 
     /**
      * @return the shared problem with the lock held, or, when another thread holds it, a problem of
-     *     the caller's own that runs on the calling thread alone
+     *     the caller's own (an idle one, or a new one) that runs on the calling thread alone
      */
     private Problem acquire() {
-        return lock.tryLock() ? shared : new Problem();
+        if (lock.tryLock()) {
+            return shared;
+        }
+        Problem p = idle.poll();
+        return p != null ? p : new Problem();
     }
 
     private void execute(Problem p) {
         try {
-            Space own = p == shared ? spaces[0] : new Space();
+            Space own = p == shared ? spaces[0] : p.alone();
             p.parts = p != shared || pool == null || (long) p.m * p.n * p.k < PARALLEL_THRESHOLD ? 1
                     : pool.size();
             boolean floats = p.fc != null;
@@ -337,9 +353,11 @@ final class GemmEngine implements AutoCloseable {
                 pool.run(p.parts, sharedBody);
             }
         } finally {
+            p.release();
             if (p == shared) {
-                p.release();
                 lock.unlock();
+            } else {
+                idle.offer(p); // dropped when enough are kept
             }
         }
     }
@@ -946,6 +964,8 @@ final class GemmEngine implements AutoCloseable {
         boolean strips;
         /** The buffers whose packed B panel all parts share. */
         Space own;
+        /** The buffers of a problem that runs on its caller's thread alone, once needed. */
+        private Space alone;
         float[] fa;
         float[] fb;
         float[] fc;
@@ -1056,6 +1076,14 @@ final class GemmEngine implements AutoCloseable {
          */
         void fail(Throwable t) {
             failure.compareAndSet(null, t);
+        }
+
+        /** @return the buffers of a problem that runs on its caller's thread alone */
+        Space alone() {
+            if (alone == null) {
+                alone = new Space();
+            }
+            return alone;
         }
 
         /** Drops the array references so the engine does not keep callers' memory alive. */
