@@ -76,14 +76,19 @@ public final class GpuBackend implements ComputeBackend {
         cl_command_queue q = CL.clCreateCommandQueue(device.context, device.info.device, 0, err);
         OpenClException.check(err[0], "clCreateCommandQueue(" + device.info.name + ")");
         this.queue = q;
+        cl_mem placeholder = null;
         try {
-            this.dummy = createBuffer(64, null, "the placeholder for absent arguments");
+            placeholder = createBuffer(64, null, "the placeholder for absent arguments");
             // Compile (or fetch) the FLOAT32 program now, so that a broken driver fails here.
             device.program(NumericType.FLOAT32);
         } catch (RuntimeException e) {
+            if (placeholder != null) {
+                CL.clReleaseMemObject(placeholder);
+            }
             CL.clReleaseCommandQueue(q);
             throw e;
         }
+        this.dummy = placeholder;
     }
 
     @Override

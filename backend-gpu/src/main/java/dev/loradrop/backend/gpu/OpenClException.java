@@ -57,16 +57,20 @@ public final class OpenClException extends IllegalStateException {
         return symbolOf(code);
     }
 
+    private static final String UNKNOWN = "unknown OpenCL error";
+
     private static String symbolOf(int code) {
         if (code == CL.CL_PLATFORM_NOT_FOUND_KHR) {
             return "CL_PLATFORM_NOT_FOUND_KHR";
         }
         String s = CL.stringFor_errorCode(code);
-        return s == null || s.startsWith("INVALID") ? "unknown OpenCL error" : s;
+        return s == null || s.startsWith("INVALID") ? UNKNOWN : s;
     }
 
     /**
-     * Throws if a CLBlast call failed (CLBlast returns OpenCL codes and its own, from -1024).
+     * Throws if a CLBlast call failed. CLBlast returns OpenCL's codes, named here as OpenCL names
+     * them, and its own (-1024 and below, and -1022 to -1007 for invalid and too small matrices
+     * and vectors), named as CLBlast names them.
      *
      * @param code the returned status
      * @param call the call, for the message
@@ -74,8 +78,11 @@ public final class OpenClException extends IllegalStateException {
      */
     static void checkBlast(int code, String call) {
         if (code != 0) {
-            String s = code > -1024 ? symbolOf(code)
-                    : org.jocl.blast.CLBlastStatusCode.stringFor(code);
+            String s = symbolOf(code);
+            if (s.equals(UNKNOWN)) {
+                String blast = org.jocl.blast.CLBlastStatusCode.stringFor(code);
+                s = blast == null || blast.startsWith("INVALID") ? UNKNOWN : blast;
+            }
             throw new OpenClException(call, code, s, "");
         }
     }

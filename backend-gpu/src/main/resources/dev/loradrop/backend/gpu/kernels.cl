@@ -214,11 +214,14 @@ __kernel void masked_scale_add(const int n, const int mode, const int cols,
     } while (0)
 
 #ifdef HAS_FP64
-/* Partial sums of x in double (the SPI requires double accumulation for sum). */
+/*
+ * Partial sums of x in double (the SPI requires double accumulation for sum). The grid-stride
+ * loops here count in long: in int, i + the global size wraps negative for n near 2^31.
+ */
 __kernel void sum_partials(const int n, __global const REAL* x, __global double* partials) {
     __local double scratch[WG];
     double acc = 0;
-    for (int i = get_global_id(0); i < n; i += get_global_size(0)) {
+    for (long i = get_global_id(0); i < n; i += get_global_size(0)) {
         acc += x[i];
     }
     REDUCE_TO_PARTIAL(acc, scratch, partials);
@@ -229,7 +232,7 @@ __kernel void sum_partials(const int n, __global const REAL* x, __global double*
 __kernel void acc_partials(const int n, __global const ACC* x, __global ACC* partials) {
     __local ACC scratch[WG];
     ACC acc = 0;
-    for (int i = get_global_id(0); i < n; i += get_global_size(0)) {
+    for (long i = get_global_id(0); i < n; i += get_global_size(0)) {
         acc += x[i];
     }
     REDUCE_TO_PARTIAL(acc, scratch, partials);
@@ -250,7 +253,7 @@ __kernel void mse(const int n, __global const REAL* pred, __global const REAL* t
                   const int hasGrad, __global REAL* grad, __global ACC* partials) {
     __local ACC scratch[WG];
     ACC acc = 0;
-    for (int i = get_global_id(0); i < n; i += get_global_size(0)) {
+    for (long i = get_global_id(0); i < n; i += get_global_size(0)) {
         ACC d = (ACC) pred[i] - (ACC) target[i];
         acc += d * d;
         if (hasGrad) {

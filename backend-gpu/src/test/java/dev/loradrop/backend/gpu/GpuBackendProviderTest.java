@@ -107,6 +107,15 @@ class GpuBackendProviderTest {
         assertThat(OpenClException.symbol(-1001)).isEqualTo("CL_PLATFORM_NOT_FOUND_KHR");
         assertThatThrownBy(() -> OpenClException.checkBlast(-2048, "CLBlastSgemm"))
                 .hasMessage("CLBlastSgemm failed: CLBlastInvalidOverrideKernel (-2048)");
+        // CLBlast's codes above -1024, which OpenCL does not know.
+        assertThatThrownBy(() -> OpenClException.checkBlast(-1016, "CLBlastSgemm"))
+                .hasMessage("CLBlastSgemm failed: CLBlastInvalidLeadDimA (-1016)");
+        assertThatThrownBy(() -> OpenClException.checkBlast(-1009, "CLBlastSgemm"))
+                .hasMessage("CLBlastSgemm failed: CLBlastInsufficientMemoryC (-1009)");
+        assertThatThrownBy(() -> OpenClException.checkBlast(-4, "CLBlastSgemm"))
+                .hasMessage("CLBlastSgemm failed: CL_MEM_OBJECT_ALLOCATION_FAILURE (-4)");
+        assertThatThrownBy(() -> OpenClException.checkBlast(-9999, "CLBlastSgemm"))
+                .hasMessage("CLBlastSgemm failed: unknown OpenCL error (-9999)");
         OpenClException.check(0, "clFinish");
     }
 
