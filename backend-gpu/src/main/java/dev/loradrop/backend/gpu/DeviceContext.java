@@ -54,7 +54,7 @@ final class DeviceContext {
      */
     static DeviceContext of(DeviceInfo info) {
         String key = info.platformName + "\u0000" + info.name + "\u0000" + info.index
-                + "\u0000" + info.fp64;
+                + "\u0000" + info.fp64 + "\u0000" + info.maxAllocation;
         return CONTEXTS.computeIfAbsent(key, k -> new DeviceContext(info));
     }
 

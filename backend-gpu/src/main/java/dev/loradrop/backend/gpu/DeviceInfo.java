@@ -23,10 +23,12 @@ final class DeviceInfo {
     final int computeUnits;
     final long globalMemory;
     final long maxWorkGroupSize;
+    /** The largest buffer the device creates, in bytes ({@code CL_DEVICE_MAX_MEM_ALLOC_SIZE}). */
+    final long maxAllocation;
 
     DeviceInfo(int index, cl_platform_id platform, cl_device_id device, String platformName,
                String name, long type, String version, String driverVersion, boolean fp64,
-               int computeUnits, long globalMemory, long maxWorkGroupSize) {
+               int computeUnits, long globalMemory, long maxWorkGroupSize, long maxAllocation) {
         this.index = index;
         this.platform = platform;
         this.device = device;
@@ -39,6 +41,7 @@ final class DeviceInfo {
         this.computeUnits = computeUnits;
         this.globalMemory = globalMemory;
         this.maxWorkGroupSize = maxWorkGroupSize;
+        this.maxAllocation = maxAllocation;
     }
 
     /** @return "GPU", "accelerator", "CPU" or "other" */

@@ -3,6 +3,7 @@ package dev.loradrop.backend.gpu;
 import static org.jocl.CL.CL_DEVICE_EXTENSIONS;
 import static org.jocl.CL.CL_DEVICE_GLOBAL_MEM_SIZE;
 import static org.jocl.CL.CL_DEVICE_MAX_COMPUTE_UNITS;
+import static org.jocl.CL.CL_DEVICE_MAX_MEM_ALLOC_SIZE;
 import static org.jocl.CL.CL_DEVICE_MAX_WORK_GROUP_SIZE;
 import static org.jocl.CL.CL_DEVICE_NAME;
 import static org.jocl.CL.CL_DEVICE_NOT_FOUND;
@@ -83,7 +84,8 @@ final class Devices {
                         List.of(extensions.split("\\s+")).contains("cl_khr_fp64"),
                         (int) deviceInt(id, CL_DEVICE_MAX_COMPUTE_UNITS),
                         deviceLong(id, CL_DEVICE_GLOBAL_MEM_SIZE),
-                        deviceSize(id, CL_DEVICE_MAX_WORK_GROUP_SIZE)));
+                        deviceSize(id, CL_DEVICE_MAX_WORK_GROUP_SIZE),
+                        deviceLong(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE)));
             }
         }
         if (devices.isEmpty()) {

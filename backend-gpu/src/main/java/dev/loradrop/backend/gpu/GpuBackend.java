@@ -23,6 +23,7 @@ import dev.loradrop.api.NumericType;
 import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.ComputeBackend;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -110,6 +111,7 @@ public final class GpuBackend implements ComputeBackend {
         facts.put("driver.version", d.driverVersion);
         facts.put("compute.units", Integer.toString(d.computeUnits));
         facts.put("global.memory.mib", Long.toString(d.globalMemory >> 20));
+        facts.put("max.allocation.mib", Long.toString(d.maxAllocation >> 20));
         facts.put("fp64", Boolean.toString(d.fp64));
         facts.put("accumulation", d.fp64 ? "double" : "float (no cl_khr_fp64)");
         facts.put("gemm", "CLBlast (org.jocl:jocl-blast)");
@@ -132,17 +134,17 @@ public final class GpuBackend implements ComputeBackend {
         int[] dims = shapeCopy(shape);
         int size = sizeOf(dims);
         requireSupported(type);
-        cl_mem buffer = createBuffer((long) size * type.byteSize(), null, "allocate");
+        long bytes = bytesOf(dims, size, type);
+        cl_mem buffer = createBuffer(bytes, null, "allocate");
         if (buffer != null) {
             try {
-                zero(buffer, (long) size * type.byteSize());
+                zero(buffer, bytes);
             } catch (RuntimeException e) {
                 CL.clReleaseMemObject(buffer);
                 throw e;
             }
         }
-        return new GpuTensor<>(this, memory(buffer, (long) size * type.byteSize(), "tensor"), type,
-                dims, size);
+        return new GpuTensor<>(this, memory(buffer, bytes, "tensor"), type, dims, size);
     }
 
     @Override
@@ -152,7 +154,7 @@ public final class GpuBackend implements ComputeBackend {
         int[] dims = shapeCopy(shape);
         int size = sizeOf(dims);
         requireLength(data.length, size, dims);
-        long bytes = (long) size * Sizeof.cl_float;
+        long bytes = bytesOf(dims, size, NumericType.FLOAT32);
         cl_mem buffer = createBuffer(bytes, Pointer.to(data), "upload");
         return new GpuTensor<>(this, memory(buffer, bytes, "tensor"), NumericType.FLOAT32, dims,
                 size);
@@ -166,7 +168,7 @@ public final class GpuBackend implements ComputeBackend {
         int size = sizeOf(dims);
         requireLength(data.length, size, dims);
         requireSupported(NumericType.FLOAT64);
-        long bytes = (long) size * Sizeof.cl_double;
+        long bytes = bytesOf(dims, size, NumericType.FLOAT64);
         cl_mem buffer = createBuffer(bytes, Pointer.to(data), "upload");
         return new GpuTensor<>(this, memory(buffer, bytes, "tensor"), NumericType.FLOAT64, dims,
                 size);
@@ -819,6 +821,21 @@ public final class GpuBackend implements ComputeBackend {
     }
 
     /** @return a new buffer, or null for 0 bytes (OpenCL has no empty buffers) */
+    /**
+     * @return the bytes of a tensor of {@code size} elements of {@code type}
+     * @throws IllegalArgumentException if they are more than the device creates in one buffer
+     */
+    private long bytesOf(int[] dims, int size, NumericType<?> type) {
+        long bytes = (long) size * type.byteSize();
+        if (bytes > device.info.maxAllocation) {
+            throw new IllegalArgumentException("shape: " + Arrays.toString(dims) + " of " + type
+                    + " takes " + bytes + " bytes; device '" + device.info.name + "' creates "
+                    + "buffers of at most " + device.info.maxAllocation
+                    + " bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE)");
+        }
+        return bytes;
+    }
+
     private cl_mem createBuffer(long bytes, Pointer hostData, String what) {
         if (bytes == 0) {
             return null;

@@ -19,7 +19,7 @@ class GpuBackendTest {
         DeviceInfo d = Devices.choose(Devices.enumerate(), null);
         return new DeviceInfo(d.index, d.platform, d.device, d.platformName, d.name, d.type,
                 d.version, d.driverVersion, false, d.computeUnits, d.globalMemory,
-                d.maxWorkGroupSize);
+                d.maxWorkGroupSize, d.maxAllocation);
     }
 
     @Test
@@ -42,6 +42,39 @@ class GpuBackendTest {
                 assertThat(b.meanSquaredError(xt, tt, g)).isCloseTo(expected,
                         org.assertj.core.data.Offset.offset(expected * 1e-6));
                 assertThat(g.toFloatArray()).containsExactly(5e7f, 0.5f, -5e7f, 0.25f);
+            }
+        }
+    }
+
+    @Test
+    void tensorsLargerThanTheDeviceCreatesAreRefusedNamingTheShape() {
+        GpuBackendProviderTest.available();
+        DeviceInfo d = Devices.choose(Devices.enumerate(), null);
+        DeviceInfo small = new DeviceInfo(d.index, d.platform, d.device, d.platformName, d.name,
+                d.type, d.version, d.driverVersion, d.fp64, d.computeUnits, d.globalMemory,
+                d.maxWorkGroupSize, 1024);
+        try (GpuBackend b = new GpuBackend(DeviceContext.of(small))) {
+            assertThat(b.describe()).containsEntry("max.allocation.mib", "0");
+            b.allocate(NumericType.FLOAT32, 16, 16).close(); // 1024 bytes: the limit
+            assertThatThrownBy(() -> b.allocate(NumericType.FLOAT32, 257))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("shape: [257] of FLOAT32 takes 1028 bytes")
+                    .hasMessageContaining("at most 1024 bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE)");
+            assertThatThrownBy(() -> b.upload(new float[257], 257))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[257]");
+            if (d.fp64) {
+                assertThatThrownBy(() -> b.upload(new double[129], 129))
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("1032 bytes");
+            }
+            assertThat(b.liveAllocations()).isZero();
+        }
+        NumericType<?> type = d.fp64 ? NumericType.FLOAT64 : NumericType.FLOAT32;
+        if ((long) Integer.MAX_VALUE * type.byteSize() > d.maxAllocation) { // PoCL: 8 GiB
+            try (GpuBackend b = new GpuBackend(DeviceContext.of(d))) { // the device's own limit
+                assertThatThrownBy(() -> b.allocate(type, Integer.MAX_VALUE))
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("CL_DEVICE_MAX_MEM_ALLOC_SIZE");
             }
         }
     }
