@@ -3,12 +3,16 @@ package dev.loradrop.backend.nd4j;
 import dev.loradrop.api.NumericType;
 import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.ComputeBackend;
+import java.nio.ByteBuffer;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.util.Objects;
 import java.util.function.Supplier;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.memory.pointers.PagedPointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -140,84 +144,146 @@ public final class Nd4jArrays {
         return true;
     }
 
+    /**
+     * The most bytes of a tensor's memory one NIO view covers. A direct buffer holds at most
+     * {@link Integer#MAX_VALUE} bytes, and ND4J's {@code asNioFloat()}/{@code asNioDouble()} view
+     * a whole buffer from its start, so elements past that many bytes (FLOAT32 from index
+     * 536,870,912, FLOAT64 from 268,435,456) are unreachable through them. The transfers below
+     * therefore view a range through windows of at most this size, each starting at its own
+     * native address.
+     */
+    static final int WINDOW_BYTES = 1 << 30;
+
     static void read(Nd4jTensor<?> t, int srcOffset, float[] dst, int dstOffset, int length) {
-        if (length == 0) {
-            return;
-        }
-        if (t.isFloat()) {
-            floats(t).position(srcOffset).get(dst, dstOffset, length);
-        } else {
-            DoubleBuffer b = doubles(t);
-            for (int i = 0; i < length; i++) {
-                dst[dstOffset + i] = (float) b.get(srcOffset + i);
-            }
-        }
+        read(t, srcOffset, dst, dstOffset, length, WINDOW_BYTES);
     }
 
     static void read(Nd4jTensor<?> t, int srcOffset, double[] dst, int dstOffset, int length) {
-        if (length == 0) {
-            return;
-        }
-        if (t.isFloat()) {
-            FloatBuffer b = floats(t);
-            for (int i = 0; i < length; i++) {
-                dst[dstOffset + i] = b.get(srcOffset + i);
-            }
-        } else {
-            doubles(t).position(srcOffset).get(dst, dstOffset, length);
-        }
+        read(t, srcOffset, dst, dstOffset, length, WINDOW_BYTES);
     }
 
     static void write(Nd4jTensor<?> t, int dstOffset, float[] src, int srcOffset, int length) {
-        if (length == 0) {
-            return;
-        }
-        if (t.isFloat()) {
-            floats(t).position(dstOffset).put(src, srcOffset, length);
-        } else {
-            DoubleBuffer b = doubles(t);
-            for (int i = 0; i < length; i++) {
-                b.put(dstOffset + i, src[srcOffset + i]);
-            }
-        }
+        write(t, dstOffset, src, srcOffset, length, WINDOW_BYTES);
     }
 
     static void write(Nd4jTensor<?> t, int dstOffset, double[] src, int srcOffset, int length) {
-        if (length == 0) {
-            return;
-        }
-        if (t.isFloat()) {
-            FloatBuffer b = floats(t);
-            for (int i = 0; i < length; i++) {
-                b.put(dstOffset + i, (float) src[srcOffset + i]);
-            }
-        } else {
-            doubles(t).position(dstOffset).put(src, srcOffset, length);
-        }
+        write(t, dstOffset, src, srcOffset, length, WINDOW_BYTES);
     }
 
     /** Copies between two tensors of one type, native memory to native memory. */
     static void copy(Nd4jTensor<?> src, int srcOffset, Nd4jTensor<?> dst, int dstOffset,
                      int length) {
-        if (length == 0) {
-            return;
+        copy(src, srcOffset, dst, dstOffset, length, WINDOW_BYTES);
+    }
+
+    // The same transfers through windows of at most windowBytes (tests use small ones).
+
+    static void read(Nd4jTensor<?> t, int srcOffset, float[] dst, int dstOffset, int length,
+                     int windowBytes) {
+        inWindows(t, srcOffset, dst.length, dstOffset, length, windowBytes, (w, done, n) -> {
+            if (t.isFloat()) {
+                w.asFloatBuffer().get(dst, dstOffset + done, n);
+            } else {
+                DoubleBuffer from = w.asDoubleBuffer();
+                for (int i = dstOffset + done, end = i + n; i < end; i++) {
+                    dst[i] = (float) from.get();
+                }
+            }
+        });
+    }
+
+    static void read(Nd4jTensor<?> t, int srcOffset, double[] dst, int dstOffset, int length,
+                     int windowBytes) {
+        inWindows(t, srcOffset, dst.length, dstOffset, length, windowBytes, (w, done, n) -> {
+            if (t.isFloat()) {
+                FloatBuffer from = w.asFloatBuffer();
+                for (int i = dstOffset + done, end = i + n; i < end; i++) {
+                    dst[i] = from.get();
+                }
+            } else {
+                w.asDoubleBuffer().get(dst, dstOffset + done, n);
+            }
+        });
+    }
+
+    static void write(Nd4jTensor<?> t, int dstOffset, float[] src, int srcOffset, int length,
+                      int windowBytes) {
+        inWindows(t, dstOffset, src.length, srcOffset, length, windowBytes, (w, done, n) -> {
+            if (t.isFloat()) {
+                w.asFloatBuffer().put(src, srcOffset + done, n);
+            } else {
+                DoubleBuffer to = w.asDoubleBuffer();
+                for (int i = srcOffset + done, end = i + n; i < end; i++) {
+                    to.put(src[i]);
+                }
+            }
+        });
+    }
+
+    static void write(Nd4jTensor<?> t, int dstOffset, double[] src, int srcOffset, int length,
+                      int windowBytes) {
+        inWindows(t, dstOffset, src.length, srcOffset, length, windowBytes, (w, done, n) -> {
+            if (t.isFloat()) {
+                FloatBuffer to = w.asFloatBuffer();
+                for (int i = srcOffset + done, end = i + n; i < end; i++) {
+                    to.put((float) src[i]);
+                }
+            } else {
+                w.asDoubleBuffer().put(src, srcOffset + done, n);
+            }
+        });
+    }
+
+    static void copy(Nd4jTensor<?> src, int srcOffset, Nd4jTensor<?> dst, int dstOffset,
+                     int length, int windowBytes) {
+        inWindows(src, srcOffset, dst.size(), dstOffset, length, windowBytes,
+                (w, done, n) -> window(dst, (long) dstOffset + done, n).put(w));
+    }
+
+    /** What a transfer does with one window: elements {@code [done, done + count)} of its range. */
+    @FunctionalInterface
+    private interface Step {
+        void run(ByteBuffer window, int done, int count);
+    }
+
+    /**
+     * Runs {@code step} over the range {@code [offset, offset + length)} of {@code t}, in windows
+     * of at most {@code windowBytes}, after checking that range and the other side's
+     * {@code [otherOffset, otherOffset + length)} of {@code otherSize}: a bad range throws before
+     * anything is written, so a transfer never stops half-way.
+     */
+    private static void inWindows(Nd4jTensor<?> t, int offset, int otherSize, int otherOffset,
+                                  int length, int windowBytes, Step step) {
+        Objects.checkFromIndexSize(offset, length, t.size());
+        Objects.checkFromIndexSize(otherOffset, length, otherSize);
+        int perWindow = windowBytes / elementBytes(t);
+        if (perWindow < 1) {
+            throw new IllegalArgumentException("windowBytes: expected at least "
+                    + elementBytes(t) + " (one element), got " + windowBytes);
         }
-        if (src.isFloat()) {
-            FloatBuffer from = floats(src).position(srcOffset).limit(srcOffset + length);
-            floats(dst).position(dstOffset).put(from);
-        } else {
-            DoubleBuffer from = doubles(src).position(srcOffset).limit(srcOffset + length);
-            doubles(dst).position(dstOffset).put(from);
+        int done = 0;
+        while (done < length) {                 // done + count <= length: no int overflow
+            int count = Math.min(perWindow, length - done);
+            step.run(window(t, (long) offset + done, count), done, count);
+            done += count;
         }
     }
 
-    /** @return the tensor's elements as a direct buffer over its native memory, index 0 first */
-    private static FloatBuffer floats(Nd4jTensor<?> t) {
-        return t.flat().data().asNioFloat().slice();
+    /**
+     * @return a native-order direct buffer over elements {@code [offset, offset + count)} of the
+     *     tensor's memory, position 0; {@code count} elements fit in {@link Integer#MAX_VALUE}
+     *     bytes. The pointers are fresh: the buffer's own {@code pointer()} is shared, and a
+     *     position set on it would race with concurrent readers of the same tensor.
+     */
+    private static ByteBuffer window(Nd4jTensor<?> t, long offset, int count) {
+        long bytes = (long) count * elementBytes(t);
+        Pointer start = new PagedPointer(t.flat().data().addressPointer(), bytes,
+                offset * elementBytes(t));
+        return new BytePointer(start).asByteBuffer();
     }
 
-    private static DoubleBuffer doubles(Nd4jTensor<?> t) {
-        return t.flat().data().asNioDouble().slice();
+    private static int elementBytes(Nd4jTensor<?> t) {
+        return t.isFloat() ? Float.BYTES : Double.BYTES;
     }
 
 }

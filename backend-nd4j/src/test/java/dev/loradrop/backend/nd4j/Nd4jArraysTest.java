@@ -8,6 +8,7 @@ import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.BackendConfig;
 import dev.loradrop.api.spi.ComputeBackend;
 import dev.loradrop.backend.cpu.CpuBackendProvider;
+import java.util.Arrays;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -137,6 +138,82 @@ class Nd4jArraysTest {
         try (allocated; wrapped) {
             assertThat(allocated.toFloatArray()).containsExactly(2, 4, 6);
             assertThat(wrapped.toFloatArray()).as("copied out of the workspace").containsExactly(4, 5);
+        }
+    }
+
+    @Test
+    void transfersThroughWindowsOfAnySizeMatchAPlainArray() {
+        float[] floats = new float[30];
+        double[] doubles = new double[30];
+        for (int i = 0; i < 30; i++) {
+            floats[i] = i + 0.5f;
+            doubles[i] = 100 + i + 0.5;
+        }
+        for (NumericType<?> type : new NumericType<?>[] {NumericType.FLOAT32, NumericType.FLOAT64}) {
+            // 8 and 24 bytes split every transfer into windows of 1 to 6 elements
+            for (int windowBytes : new int[] {8, 24, Nd4jArrays.WINDOW_BYTES}) {
+                String what = type + ", windows of " + windowBytes + " bytes";
+                try (Tensor<?> t = backend.allocate(type, 23); Tensor<?> u = backend.allocate(type, 23)) {
+                    Nd4jTensor<?> a = (Nd4jTensor<?>) t;
+                    Nd4jTensor<?> b = (Nd4jTensor<?>) u;
+                    double[] model = new double[23];
+                    Nd4jArrays.write(a, 5, floats, 2, 13, windowBytes);
+                    for (int i = 0; i < 13; i++) {
+                        model[5 + i] = floats[2 + i];
+                    }
+                    Nd4jArrays.write(a, 17, doubles, 1, 6, windowBytes);
+                    System.arraycopy(doubles, 1, model, 17, 6);
+                    assertThat(a.toDoubleArray()).as(what).containsExactly(model);
+
+                    float[] readF = new float[30];
+                    Arrays.fill(readF, -1f);
+                    Nd4jArrays.read(a, 3, readF, 4, 19, windowBytes);
+                    for (int i = 0; i < 30; i++) {
+                        float want = i >= 4 && i < 23 ? (float) model[i - 1] : -1f;
+                        assertThat(readF[i]).as("%s: float[%d]", what, i).isEqualTo(want);
+                    }
+                    double[] readD = new double[25];
+                    Arrays.fill(readD, -1);
+                    Nd4jArrays.read(a, 0, readD, 1, 23, windowBytes);
+                    double[] wantD = new double[25];
+                    wantD[0] = -1;
+                    wantD[24] = -1;
+                    System.arraycopy(model, 0, wantD, 1, 23);
+                    assertThat(readD).as(what).containsExactly(wantD);
+
+                    Nd4jArrays.copy(a, 4, b, 9, 14, windowBytes);
+                    double[] modelB = new double[23];
+                    System.arraycopy(model, 4, modelB, 9, 14);
+                    assertThat(b.toDoubleArray()).as(what).containsExactly(modelB);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aTransferWithABadRangeThrowsBeforeWritingAnything() {
+        double[] before = {1, 2, 3, 4};
+        for (NumericType<?> type : new NumericType<?>[] {NumericType.FLOAT32, NumericType.FLOAT64}) {
+            try (Tensor<?> t = backend.upload(type, before, 4); Tensor<?> u = backend.upload(type, before, 4)) {
+                Nd4jTensor<?> a = (Nd4jTensor<?>) t;
+                Nd4jTensor<?> b = (Nd4jTensor<?>) u;
+                assertThatThrownBy(() -> Nd4jArrays.write(a, 1, new float[] {9, 9, 9, 9}, 0, 4))
+                        .as("%s: past the tensor's end", type).isInstanceOf(IndexOutOfBoundsException.class);
+                assertThatThrownBy(() -> Nd4jArrays.write(a, 0, new double[] {9, 9}, 0, 3))
+                        .as("%s: past the array's end", type).isInstanceOf(IndexOutOfBoundsException.class);
+                assertThatThrownBy(() -> Nd4jArrays.copy(b, 0, a, 2, 3))
+                        .as("%s: copy past the end", type).isInstanceOf(IndexOutOfBoundsException.class);
+                assertThat(a.toDoubleArray()).as("%s: the tensor after rejected writes", type)
+                        .containsExactly(before);
+                float[] hostF = new float[3];
+                assertThatThrownBy(() -> Nd4jArrays.read(a, 0, hostF, 0, 4))
+                        .as("%s: into a short array", type).isInstanceOf(IndexOutOfBoundsException.class);
+                assertThat(hostF).as("%s: the array after a rejected read", type).containsOnly(0f);
+                double[] hostD = new double[4];
+                assertThatThrownBy(() -> Nd4jArrays.read(a, 2, hostD, 0, 3))
+                        .as("%s: past the tensor's end", type).isInstanceOf(IndexOutOfBoundsException.class);
+                assertThat(hostD).as("%s: the array after a rejected read", type).containsOnly(0d);
+            }
         }
     }
 
