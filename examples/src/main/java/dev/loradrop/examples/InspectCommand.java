@@ -58,7 +58,9 @@ final class InspectCommand implements Callable<Integer> {
                 for (Map.Entry<String, String> e : f.metadata().entrySet()) {
                     out.println("  metadata " + e.getKey() + " = " + e.getValue());
                 }
-                int width = f.names().stream().mapToInt(String::length).max().orElse(4);
+                // At least 1: "%-0s" is not a valid format, and a tensor may have an empty name.
+                int width = Math.max(1, f.names().stream().mapToInt(String::length).max()
+                        .orElse(4));
                 for (SafetensorsFile.TensorInfo t : f.tensors()) {
                     out.printf("  %-" + width + "s  %-7s  %s%n", t.name(), t.dtype(),
                             Arrays.toString(t.shape()));

@@ -67,6 +67,20 @@ class InspectCommandTest {
     }
 
     @Test
+    void listsATensorWithAnEmptyName() throws IOException {
+        byte[] header = "{\"\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"
+                .getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + header.length + 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(header.length).put(header).putFloat(1f);
+        Path file = Files.write(dir.resolve("empty-name.safetensors"), b.array());
+
+        Result r = run("inspect", file.toString());
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("1 tensors").containsPattern("\n   +F32 +\\[1\\]");
+    }
+
+    @Test
     void aMissingFileExitsNonZero() {
         Result r = run("inspect", dir.resolve("nope.safetensors").toString());
         assertThat(r.exitCode()).isEqualTo(1);
