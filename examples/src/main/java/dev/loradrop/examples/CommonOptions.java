@@ -9,6 +9,7 @@ import com.google.inject.Injector;
 import com.google.inject.util.Modules;
 import java.nio.file.Path;
 import java.util.function.Supplier;
+import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -71,13 +72,43 @@ final class CommonOptions {
      * @return the injector; the caller closes the {@link ComputeBackend} it provides
      */
     Injector injector(Supplier<BackendRegistry> registry) {
-        if (backend != null && backend.isBlank()) {
-            throw new ParameterException(spec.commandLine(),
-                    "--backend: expected a backend id, got '" + backend + "'");
-        }
+        int threadCount = threads();
         BackendRegistry instance = registry.get();
-        return Guice.createInjector(Modules.override(new LoRADropModule(backend,
-                        BackendConfig.defaults().withThreads(threads())))
+        String id = checkedBackend(spec.commandLine(), instance, backend);
+        return Guice.createInjector(Modules.override(new LoRADropModule(id,
+                        BackendConfig.defaults().withThreads(threadCount)))
                 .with(binder -> binder.bind(BackendRegistry.class).toInstance(instance)));
+    }
+
+    /**
+     * Checks a {@code --backend} value against the registry, before anything is built: a blank
+     * or unknown id is a usage error (exit code 2) that names the known ids. Whether a known
+     * backend is available is left to the choice itself (a failure, exit code 1).
+     *
+     * @param cli the command line, for the usage error
+     * @param registry the backend registry
+     * @param id the {@code --backend} value, or null for the default choice
+     * @return the id, stripped, or null
+     * @throws ParameterException if the id is blank or unknown
+     */
+    static String checkedBackend(CommandLine cli, BackendRegistry registry, String id) {
+        if (id == null) {
+            return null;
+        }
+        if (id.isBlank()) {
+            throw new ParameterException(cli, "--backend: expected a backend id, got '" + id
+                    + "'");
+        }
+        String stripped = id.strip();
+        if (registry.find(stripped).isEmpty()) {
+            String message = "Unknown loradrop backend '" + stripped + "'";
+            try {
+                registry.select(stripped); // not expected to succeed: it explains, naming the ids
+            } catch (IllegalArgumentException | IllegalStateException e) {
+                message = e.getMessage();
+            }
+            throw new ParameterException(cli, "--backend: " + message);
+        }
+        return stripped;
     }
 }

@@ -83,9 +83,9 @@ final class DemoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         int threads = common.threads();
         Path output = common.output(defaultOutput);
+        Injector injector = common.injector(registry); // checks --backend before any work
         FashionMnist mnist = FashionMnist.locate(data, config.trainImagesNeeded(),
                 config.testImages());
-        Injector injector = common.injector(registry);
         BackendRegistry backends = injector.getInstance(BackendRegistry.class);
         try (ComputeBackend backend = injector.getInstance(ComputeBackend.class)) {
             out.println("Data: " + mnist.source());

@@ -46,6 +46,8 @@ final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        BackendRegistry backends = registry.get();
+        String id = CommonOptions.checkedBackend(spec.commandLine(), backends, backend);
         PrintWriter out = spec.commandLine().getOut();
         for (String line : new LoradropCommand.Version().getVersion()) {
             out.println(line);
@@ -57,7 +59,7 @@ final class InfoCommand implements Callable<Integer> {
                 .findModule("jdk.incubator.vector").isPresent() ? "loaded"
                 : "not loaded (run with --add-modules jdk.incubator.vector; ./loradrop does)"));
         out.println("data: " + dataSource());
-        BackendSelection selection = registry.get().select(backend);
+        BackendSelection selection = backends.select(id);
         out.println("backend: " + selection.id() + " (" + selection.detail() + ")");
         return CommandLine.ExitCode.OK;
     }

@@ -1,8 +1,12 @@
 package dev.loradrop.examples;
 
+import com.google.inject.CreationException;
+import com.google.inject.ProvisionException;
+import com.google.inject.spi.Message;
 import dev.loradrop.core.backend.BackendRegistry;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Collection;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.function.Supplier;
@@ -68,10 +72,31 @@ public final class LoradropCommand implements Runnable {
      */
     private static int failure(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
         org.slf4j.LoggerFactory.getLogger(LoradropCommand.class).debug("command failed", e);
-        String message = e.getMessage() != null ? e.getMessage() : e.toString();
+        String message = message(e);
         cli.getErr().println("Error: " + message);
         cli.getErr().flush();
         return CommandLine.ExitCode.SOFTWARE;
+    }
+
+    /**
+     * The message of a failure. Guice wraps what a provider throws (a backend that fails to start)
+     * in a {@link ProvisionException} or {@link CreationException} whose message is a long report;
+     * the message of what it wraps says what went wrong.
+     */
+    static String message(Throwable e) {
+        Throwable t = e;
+        for (int depth = 0; depth < 16
+                && (t instanceof ProvisionException || t instanceof CreationException); depth++) {
+            Collection<Message> messages = t instanceof ProvisionException p
+                    ? p.getErrorMessages() : ((CreationException) t).getErrorMessages();
+            Throwable cause = t.getCause() != null ? t.getCause() : messages.stream()
+                    .map(Message::getCause).filter(Objects::nonNull).findFirst().orElse(null);
+            if (cause == null) {
+                return messages.isEmpty() ? t.toString() : messages.iterator().next().getMessage();
+            }
+            t = cause;
+        }
+        return t.getMessage() != null ? t.getMessage() : t.toString();
     }
 
     /** With no subcommand: a usage error. */

@@ -233,6 +233,47 @@ class LoradropCommandTest {
     }
 
     @Test
+    void unknownBackendIsAUsageErrorInEveryCommand() {
+        for (String[] args : List.of(
+                new String[] {"demo", "--quick", "--no-progress", "-b", "nope"},
+                new String[] {"train", "--quick", "--no-progress", "-b", "nope"},
+                new String[] {"bench", "--steps", "1", "--warmup", "0", "--batch", "1", "-b",
+                    "nope"},
+                new String[] {"info", "-b", "nope"})) {
+            Result result = run(fakes(NONE, NONE), args);
+
+            assertThat(result.exitCode()).as(args[0] + ": " + result.err()).isEqualTo(2);
+            assertThat(result.err()).as(args[0])
+                    .contains("--backend: Unknown loradrop backend 'nope'")
+                    .contains("fast, off (unavailable), slow")
+                    .doesNotContain("Guice").doesNotContain("Unable to provision")
+                    .doesNotContain("Exception");
+            assertThat(result.out()).as(args[0]).doesNotContain("Data:").doesNotContain("backend:");
+        }
+    }
+
+    @Test
+    void blankBackendIsAUsageErrorNamingTheOption() {
+        for (String command : List.of("demo", "info")) {
+            Result result = run(fakes(NONE, NONE), command, "-b", " ");
+
+            assertThat(result.exitCode()).as(command).isEqualTo(2);
+            assertThat(result.err()).as(command).contains("--backend: expected a backend id")
+                    .doesNotContain("explicitId");
+        }
+    }
+
+    @Test
+    void aBackendThatFailsToStartGivesOneLineAndExitCodeOne() {
+        // The fakes' create() throws UnsupportedOperationException("not needed by the command").
+        Result result = run(fakes(NONE, NONE), "bench", "--steps", "1", "--warmup", "0",
+                "--batch", "1", "-b", "fast");
+
+        assertThat(result.exitCode()).isEqualTo(1);
+        assertThat(result.err().strip()).isEqualTo("Error: not needed by the command");
+    }
+
+    @Test
     void usageErrorsExitWithTwo() {
         assertThat(run(fakes(NONE, NONE), "backends", "--no-such-option").exitCode())
                 .isEqualTo(2);
