@@ -66,8 +66,12 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     private CommonOptions common;
 
+    /** Images of 784 pixels a step can take: the batch's inputs are one Java array. */
+    static final int MAX_BATCH = (Integer.MAX_VALUE - 8) / (28 * 28);
+
     @Option(names = "--batch", paramLabel = "<n>", defaultValue = "64",
-            description = "Images per step (default: ${DEFAULT-VALUE}).")
+            description = "Images per step, 1 to " + MAX_BATCH + " (batch x 784 inputs must fit"
+                    + " in one Java array) (default: ${DEFAULT-VALUE}).")
     private int batch;
 
     @Option(names = "--steps", paramLabel = "<n>", defaultValue = "200",
@@ -89,9 +93,13 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (batch < 1 || steps < 1 || warmup < 0) {
-            throw new ParameterException(spec.commandLine(), "--batch, --steps: expected >= 1"
-                    + " and --warmup >= 0, got " + batch + ", " + steps + ", " + warmup);
+        if (batch < 1 || batch > MAX_BATCH) {
+            throw new ParameterException(spec.commandLine(), "--batch: expected a number from 1"
+                    + " to " + MAX_BATCH + ", got " + batch);
+        }
+        if (steps < 1 || warmup < 0) {
+            throw new ParameterException(spec.commandLine(), "--steps, --warmup: expected >= 1"
+                    + " and >= 0, got " + steps + ", " + warmup);
         }
         PrintWriter out = spec.commandLine().getOut();
         Injector injector = common.injector(registry);

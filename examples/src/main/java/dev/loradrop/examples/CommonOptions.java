@@ -35,9 +35,13 @@ final class CommonOptions {
                     + " (default: ${DEFAULT-VALUE}).", defaultValue = "1")
     long seed;
 
+    /** The most {@code --threads} accepted: each one is a thread, and a training run. */
+    static final int MAX_THREADS = 256;
+
     @Option(names = {"-t", "--threads"}, paramLabel = "<n>",
             description = "Threads: the backend's worker threads, and how many independent"
-                    + " training runs go in parallel (default: the available processors).")
+                    + " training runs go in parallel; 1 to " + MAX_THREADS + " (default: the"
+                    + " available processors, at most " + MAX_THREADS + ").")
     Integer threads;
 
     @Option(names = {"-o", "--output"}, paramLabel = "<dir>",
@@ -47,11 +51,11 @@ final class CommonOptions {
     /** @return the thread count, checked */
     int threads() {
         if (threads == null) {
-            return Runtime.getRuntime().availableProcessors();
+            return Math.min(Runtime.getRuntime().availableProcessors(), MAX_THREADS);
         }
-        if (threads < 1) {
+        if (threads < 1 || threads > MAX_THREADS) {
             throw new ParameterException(spec.commandLine(),
-                    "--threads: expected a number >= 1, got " + threads);
+                    "--threads: expected a number from 1 to " + MAX_THREADS + ", got " + threads);
         }
         return threads;
     }

@@ -91,6 +91,11 @@ final class DemoCommand implements Callable<Integer> {
             out.println("Data: " + mnist.source());
             out.println("Backend: " + backend.id() + ", " + threads + " thread(s)");
             out.println(config);
+            String ranks = effectiveRanks(config);
+            if (ranks != null) {
+                out.println("Adapter ranks per layer: " + ranks + " (--rank " + config.rank()
+                        + ", at most min(in, out) of each layer)");
+            }
             out.flush();
             Progress progress = noProgress ? Progress.none() : Progress.bars(System.err);
             DemoRunner runner = new DemoRunner(config, backend,
@@ -107,5 +112,21 @@ final class DemoCommand implements Callable<Integer> {
                     files.size(), output.toAbsolutePath(), results.seconds());
             return CommandLine.ExitCode.OK;
         }
+    }
+
+    /**
+     * @return each layer's adapter rank, {@code min(rank, in, out)}, separated by commas; null
+     *     when every layer has the configured rank
+     */
+    static String effectiveRanks(DemoConfig config) {
+        int[] sizes = config.sizes();
+        StringBuilder sb = new StringBuilder();
+        boolean capped = false;
+        for (int i = 0; i + 1 < sizes.length; i++) {
+            int r = Math.min(config.rank(), Math.min(sizes[i], sizes[i + 1]));
+            capped |= r < config.rank();
+            sb.append(i == 0 ? "" : ", ").append(r);
+        }
+        return capped ? sb.toString() : null;
     }
 }

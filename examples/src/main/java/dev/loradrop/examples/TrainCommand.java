@@ -4,6 +4,7 @@ import dev.loradrop.core.MaskGranularity;
 import dev.loradrop.core.backend.BackendRegistry;
 import dev.loradrop.examples.demo.DemoConfig;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
@@ -47,11 +48,12 @@ final class TrainCommand implements Callable<Integer> {
     private MaskGranularity granularity;
 
     @Option(names = {"-r", "--rank"}, paramLabel = "<r>", defaultValue = "8",
-            description = "Adapter rank (default: ${DEFAULT-VALUE}).")
+            description = "Adapter rank; each layer's adapter has at most min(in, out) of"
+                    + " that layer, so at most 256 (32 with --quick) (default: ${DEFAULT-VALUE}).")
     private int rank;
 
     @Option(names = "--alpha", paramLabel = "<a>", defaultValue = "16",
-            description = "Adapter alpha; the branch is scaled by alpha / rank"
+            description = "Adapter alpha, a finite number; the branch is scaled by alpha / rank"
                     + " (default: ${DEFAULT-VALUE}).")
     private double alpha;
 
@@ -93,19 +95,39 @@ final class TrainCommand implements Callable<Integer> {
         positive("--epochs", epochs);
         positive("--images", images);
         positive("--seeds", seeds);
+        DemoConfig base = quick ? DemoConfig.quick() : DemoConfig.defaults();
+        int maxRank = maxRank(base.sizes());
+        if (rank > maxRank) {
+            throw new ParameterException(spec.commandLine(), "--rank: expected a number from 1 to "
+                    + maxRank + " (the largest min(in, out) of the network's layers "
+                    + Arrays.toString(base.sizes()) + "), got " + rank);
+        }
         DemoConfig config;
         try {
-            config = (quick ? DemoConfig.quick() : DemoConfig.defaults()).withSeed(common.seed).single(dropoutRate, granularity,
-                    rank, alpha, images, epochs, learningRate, seeds);
             if (!(learningRate > 0 && Double.isFinite(learningRate))) {
                 throw new IllegalArgumentException("--lr: expected a finite number > 0, got "
                         + learningRate);
             }
+            if (!Double.isFinite(alpha)) {
+                throw new IllegalArgumentException("--alpha: expected a finite number, got "
+                        + alpha);
+            }
+            config = base.withSeed(common.seed).single(dropoutRate, granularity, rank, alpha,
+                    images, epochs, learningRate, seeds);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
         return DemoCommand.run(spec, common, registry, config, data, noProgress,
                 "loradrop-train");
+    }
+
+    /** @return the largest rank any layer's adapter can have: the largest min(in, out) */
+    static int maxRank(int[] sizes) {
+        int max = 1;
+        for (int i = 0; i + 1 < sizes.length; i++) {
+            max = Math.max(max, Math.min(sizes[i], sizes[i + 1]));
+        }
+        return max;
     }
 
     private void positive(String option, int value) {

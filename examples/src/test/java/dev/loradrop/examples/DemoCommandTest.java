@@ -122,10 +122,13 @@ class DemoCommandTest {
     @Test
     void trainRunsOneSetting(@TempDir Path dir) throws IOException {
         Result result = run("train", "--quick", "--no-progress", "-p", "0.3", "-g", "ELEMENT",
-                "--seeds", "1", "-o", dir.toString());
+                "--seeds", "1", "-r", "12", "-o", dir.toString());
 
         assertThat(result.exitCode()).as(result.err()).isZero();
-        assertThat(result.out()).contains("| LoRA-drop p=0.3 ELEMENT |")
+        // The quick network is 784-32-16-10: the last layer's adapter has rank min(16, 10).
+        assertThat(result.out()).contains("Adapter ranks per layer: 12, 12, 10 (--rank 12, at"
+                        + " most min(in, out) of each layer)")
+                .contains("| LoRA-drop p=0.3 ELEMENT |")
                 .doesNotContain("| LoRA (p=0) |");
         JsonNode json = new ObjectMapper().readTree(dir.resolve("results.json").toFile());
         assertThat(json.get("runs")).hasSize(1);
@@ -142,6 +145,53 @@ class DemoCommandTest {
         assertThat(p.exitCode()).isEqualTo(2);
         assertThat(p.err()).contains("expected a dropout rate in [0, 1), got 1.5");
         assertThat(run("train", "-g", "DIAGONAL").exitCode()).isEqualTo(2);
+    }
+
+    // The checks below come before any work: with a --data folder that does not exist, a check
+    // made after loading the data would report the data instead (exit code 1).
+
+    @Test
+    void alphaMustBeFiniteAndIsCheckedFirst(@TempDir Path dir) {
+        String missing = dir.resolve("no-such-dir").toString();
+        for (String alpha : List.of("NaN", "Infinity", "-Infinity")) {
+            Result result = run("train", "--quick", "--no-progress", "--data", missing,
+                    "--alpha", alpha, "-o", dir.toString());
+
+            assertThat(result.exitCode()).as(alpha + ": " + result.err()).isEqualTo(2);
+            assertThat(result.err()).as(alpha)
+                    .contains("--alpha: expected a finite number, got " + alpha);
+        }
+    }
+
+    @Test
+    void threadsAreCappedAndCheckedFirst(@TempDir Path dir) {
+        Result result = run("train", "--quick", "--no-progress", "--data",
+                dir.resolve("no-such-dir").toString(), "-t", "257", "-o", dir.toString());
+
+        assertThat(result.exitCode()).as(result.err()).isEqualTo(2);
+        assertThat(result.err()).contains("--threads: expected a number from 1 to 256, got 257");
+    }
+
+    @Test
+    void rankAboveEveryLayersLimitIsAUsageErrorCheckedFirst(@TempDir Path dir) {
+        // The quick network is 784-32-16-10: no adapter can have a rank above 32.
+        Result result = run("train", "--quick", "--no-progress", "--data",
+                dir.resolve("no-such-dir").toString(), "-r", "100000000", "-o", dir.toString());
+
+        assertThat(result.exitCode()).as(result.err()).isEqualTo(2);
+        assertThat(result.err()).contains("--rank: expected a number from 1 to 32");
+        // As train --help says.
+        assertThat(TrainCommand.maxRank(dev.loradrop.examples.demo.DemoConfig.defaults().sizes()))
+                .isEqualTo(256);
+    }
+
+    @Test
+    void benchBatchTooLargeIsAUsageError() {
+        Result result = run("bench", "--steps", "1", "--warmup", "0", "--batch", "3000000");
+
+        assertThat(result.exitCode()).as(result.err()).isEqualTo(2);
+        assertThat(result.err()).contains("--batch: expected a number from 1 to 2739137, got"
+                + " 3000000");
     }
 
     @Test
