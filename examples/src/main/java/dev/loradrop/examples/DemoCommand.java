@@ -76,7 +76,9 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /**
-     * Loads the data, runs the demo of {@code config}, prints the table and writes the report.
+     * Checks the options and the output folder (creating it), loads the data, runs the demo of
+     * {@code config}, prints the table and writes the report. If it fails, the output folder is
+     * left as it was (a folder it created is removed).
      */
     static int run(CommandSpec spec, CommonOptions common, Supplier<BackendRegistry> registry,
                    DemoConfig config, Path data, boolean noProgress, String defaultOutput) {
@@ -84,6 +86,21 @@ final class DemoCommand implements Callable<Integer> {
         int threads = common.threads();
         Path output = common.output(defaultOutput);
         Injector injector = common.injector(registry); // checks --backend before any work
+        List<Path> created = ReportWriter.prepare(output); // and the output folder
+        boolean done = false;
+        try {
+            int exitCode = run(out, injector, config, data, noProgress, threads, output);
+            done = true;
+            return exitCode;
+        } finally {
+            if (!done) {
+                ReportWriter.removeCreated(created);
+            }
+        }
+    }
+
+    private static int run(PrintWriter out, Injector injector, DemoConfig config, Path data,
+                           boolean noProgress, int threads, Path output) {
         FashionMnist mnist = FashionMnist.locate(data, config.trainImagesNeeded(),
                 config.testImages());
         BackendRegistry backends = injector.getInstance(BackendRegistry.class);

@@ -1,6 +1,7 @@
 package dev.loradrop.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,6 +10,8 @@ import dev.loradrop.api.spi.BackendConfig;
 import dev.loradrop.api.spi.ComputeBackend;
 import dev.loradrop.api.spi.ComputeBackendProvider;
 import dev.loradrop.core.backend.BackendRegistry;
+import dev.loradrop.examples.demo.DemoConfig;
+import dev.loradrop.examples.demo.DemoResults;
 import dev.loradrop.examples.demo.ReportWriter;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -181,8 +184,81 @@ class DemoCommandTest {
         assertThat(result.exitCode()).as(result.err()).isEqualTo(2);
         assertThat(result.err()).contains("--rank: expected a number from 1 to 32");
         // As train --help says.
-        assertThat(TrainCommand.maxRank(dev.loradrop.examples.demo.DemoConfig.defaults().sizes()))
+        assertThat(TrainCommand.maxRank(DemoConfig.defaults().sizes()))
                 .isEqualTo(256);
+    }
+
+    @Test
+    void anOutputPathThatIsAFileFailsBeforeAnyWork(@TempDir Path dir) throws IOException {
+        Path file = Files.writeString(dir.resolve("afile"), "not a folder");
+        for (Path output : List.of(file, file.resolve("sub"))) {
+            Result result = run("train", "--quick", "--no-progress", "-o", output.toString());
+
+            assertThat(result.exitCode()).as(result.err()).isEqualTo(1);
+            assertThat(result.err().strip()).doesNotContain("\n").startsWith("Error: ")
+                    .contains(file.toString()).contains("not a directory")
+                    .doesNotContain("Exception");
+            assertThat(result.out()).doesNotContain("Data:");
+        }
+        assertThat(Files.readString(file)).isEqualTo("not a folder");
+    }
+
+    @Test
+    void anOutputFolderThatIsCreatedIsRemovedWhenTheRunFails(@TempDir Path dir) {
+        Path output = dir.resolve("new/results");
+
+        Result result = run("train", "--quick", "--no-progress", "--data",
+                dir.resolve("no-such-dir").toString(), "-o", output.toString());
+
+        assertThat(result.exitCode()).isEqualTo(1);
+        assertThat(result.err()).contains("no-such-dir");
+        assertThat(dir.resolve("new")).doesNotExist();
+    }
+
+    @Test
+    void aReportFileThatCannotBeWrittenFailsBeforeTrainingAndWritesNothing(@TempDir Path dir)
+            throws IOException {
+        Files.createDirectories(dir.resolve("runs.csv"));
+
+        Result result = run("train", "--quick", "--no-progress", "-o", dir.toString());
+
+        assertThat(result.exitCode()).as(result.err()).isEqualTo(1);
+        assertThat(result.err().strip()).doesNotContain("\n")
+                .contains(dir.resolve("runs.csv").toString()).contains("is a directory");
+        assertThat(result.out()).doesNotContain("Base model");
+        try (var files = Files.list(dir)) {
+            assertThat(files).containsExactly(dir.resolve("runs.csv"));
+        }
+    }
+
+    @Test
+    void theReportIsWrittenAsASet(@TempDir Path dir) throws IOException {
+        DemoResults.Stat stat = new DemoResults.Stat(0.5, 0);
+        DemoResults results = new DemoResults("task", "data", "cpu", 1, DemoConfig.quick(),
+                new DemoResults.Pretraining(List.of(new DemoResults.PretrainEpoch(1, 1, 1, 0.5)),
+                        1, 0.5, 1, 0.1, 0.1),
+                List.of(new DemoResults.Run("LoRA (p=0)", 0, "FEATURE", 1,
+                        List.of(new DemoResults.Epoch(1, 1, 1, 0.5)), 1, 0.5, 1, 0.5, 0.1)),
+                List.of(new DemoResults.Summary("LoRA (p=0)", 0, "FEATURE", 1, stat, stat, stat,
+                        stat, stat)), 0.1);
+        Path ok = dir.resolve("ok");
+        assertThat(ReportWriter.write(results, ok)).hasSize(ReportWriter.FILES.size());
+        try (var files = Files.list(ok)) { // no temporary file is left
+            assertThat(files.map(f -> f.getFileName().toString()))
+                    .containsExactlyInAnyOrderElementsOf(ReportWriter.FILES);
+        }
+
+        Path bad = dir.resolve("bad");
+        Files.createDirectories(bad.resolve("runs.csv"));
+        Files.writeString(bad.resolve("results.json"), "old");
+        assertThatThrownBy(() -> ReportWriter.write(results, bad))
+                .isInstanceOf(java.io.UncheckedIOException.class)
+                .hasMessageContaining(bad.resolve("runs.csv").toString());
+        assertThat(Files.readString(bad.resolve("results.json"))).isEqualTo("old");
+        try (var files = Files.list(bad)) {
+            assertThat(files).containsExactlyInAnyOrder(bad.resolve("runs.csv"),
+                    bad.resolve("results.json"));
+        }
     }
 
     @Test

@@ -4,17 +4,26 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.awt.BasicStroke;
 import java.awt.Color;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.UUID;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -42,30 +51,158 @@ public final class ReportWriter {
     }
 
     /**
+     * Makes ready the output directory, before a run: creates it if missing, and checks that it is
+     * a directory in which files can be created, and that no report file in it is a directory (or
+     * anything but a regular file), so that a run does not fail only when its report is written.
+     *
+     * @param dir the output directory
+     * @return the directories it created, outermost first (empty if {@code dir} existed): {@link
+     *     #removeCreated} removes them if the run fails
+     * @throws UncheckedIOException if the directory is not usable; its message is one line that
+     *     names the path and why
+     */
+    public static List<Path> prepare(Path dir) {
+        List<Path> created = new ArrayList<>();
+        try {
+            Path existing = dir.toAbsolutePath().normalize();
+            List<Path> missing = new ArrayList<>();
+            while (existing != null && !Files.exists(existing)) {
+                missing.add(0, existing);
+                existing = existing.getParent();
+            }
+            if (existing != null && !Files.isDirectory(existing)) {
+                throw failure(dir, existing + " exists and is not a directory");
+            }
+            for (Path p : missing) {
+                Files.createDirectory(p);
+                created.add(p);
+            }
+            checkTargets(dir);
+            Path probe = dir.resolve(".loradrop-write-test-" + UUID.randomUUID() + ".tmp");
+            Files.newOutputStream(probe, StandardOpenOption.CREATE_NEW).close();
+            Files.delete(probe);
+            return created;
+        } catch (IOException e) {
+            removeCreated(created);
+            throw failure(dir, describe(e));
+        } catch (RuntimeException e) {
+            removeCreated(created);
+            throw e;
+        }
+    }
+
+    /**
+     * Removes the directories {@link #prepare} created, innermost first, as long as they are
+     * empty; never fails.
+     *
+     * @param created what {@link #prepare} returned
+     */
+    public static void removeCreated(List<Path> created) {
+        for (int i = created.size() - 1; i >= 0; i--) {
+            try {
+                Files.deleteIfExists(created.get(i));
+            } catch (IOException e) {
+                return; // not empty (someone wrote there), or not ours to remove
+            }
+        }
+    }
+
+    /**
+     * Writes the report files as a set: each to a temporary file in {@code dir} first, and only
+     * when all are written are they renamed into place. If a file cannot be written, none is
+     * replaced or added, and the temporary files are removed.
+     *
      * @param results the results
      * @param dir the output directory; created if missing
      * @return the files written
-     * @throws UncheckedIOException if a file cannot be written
+     * @throws UncheckedIOException if a file cannot be written; its message is one line that names
+     *     the path and why
      */
     public static List<Path> write(DemoResults results, Path dir) {
+        Map<String, byte[]> contents = new LinkedHashMap<>();
+        Map<Path, Path> renames = new LinkedHashMap<>();
         try {
+            contents.put(FILES.get(0), new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                    .writeValueAsBytes(results));
+            contents.put(FILES.get(1), ResultsTable.csv(results.summary())
+                    .getBytes(StandardCharsets.UTF_8));
+            contents.put(FILES.get(2), runsCsv(results.runs()).getBytes(StandardCharsets.UTF_8));
+            contents.put(FILES.get(3), png(lossCurves(results)));
+            contents.put(FILES.get(4), png(accuracyVsP(results)));
+            contents.put(FILES.get(5), html(results).getBytes(StandardCharsets.UTF_8));
+
             Files.createDirectories(dir);
+            checkTargets(dir);
+            String suffix = "." + UUID.randomUUID() + ".tmp";
+            for (Map.Entry<String, byte[]> e : contents.entrySet()) {
+                Path temporary = dir.resolve("." + e.getKey() + suffix);
+                renames.put(temporary, dir.resolve(e.getKey()));
+                Files.write(temporary, e.getValue(), StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE);
+            }
             List<Path> files = new ArrayList<>();
-            Path json = dir.resolve(FILES.get(0));
-            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-                    .writeValue(json.toFile(), results);
-            files.add(json);
-            files.add(Files.writeString(dir.resolve(FILES.get(1)),
-                    ResultsTable.csv(results.summary())));
-            files.add(Files.writeString(dir.resolve(FILES.get(2)), runsCsv(results.runs())));
-            files.add(png(lossCurves(results), dir.resolve(FILES.get(3))));
-            files.add(png(accuracyVsP(results), dir.resolve(FILES.get(4))));
-            files.add(Files.writeString(dir.resolve(FILES.get(5)), html(results),
-                    StandardCharsets.UTF_8));
+            for (Map.Entry<Path, Path> e : renames.entrySet()) {
+                move(e.getKey(), e.getValue());
+                files.add(e.getValue());
+            }
             return files;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the report to " + dir + ": " + e, e);
+            throw failure(dir, describe(e));
+        } finally {
+            for (Path temporary : renames.keySet()) {
+                try {
+                    Files.deleteIfExists(temporary);
+                } catch (IOException e) {
+                    // best effort: a temporary file left behind is named .<file>.<uuid>.tmp
+                }
+            }
         }
+    }
+
+    /** Fails if a report file in {@code dir} exists as anything but a regular file. */
+    private static void checkTargets(Path dir) {
+        for (String name : FILES) {
+            Path target = dir.resolve(name);
+            if (Files.isDirectory(target)) {
+                throw failure(dir, target + " is a directory");
+            }
+            if (Files.exists(target) && !Files.isRegularFile(target)) {
+                throw failure(dir, target + " is not a regular file");
+            }
+        }
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    private static UncheckedIOException failure(Path dir, String why) {
+        return new UncheckedIOException("cannot write the report to " + dir + ": " + why,
+                new IOException(why));
+    }
+
+    /** What went wrong, in words, without the exception's class name. */
+    static String describe(IOException e) {
+        if (e instanceof AccessDeniedException a) {
+            return a.getFile() + ": permission denied";
+        }
+        if (e instanceof NoSuchFileException n) {
+            return n.getFile() + ": no such file or directory";
+        }
+        if (e instanceof FileAlreadyExistsException f) {
+            return f.getFile() + ": already exists";
+        }
+        if (e instanceof DirectoryNotEmptyException d) {
+            return d.getFile() + ": is a directory that is not empty";
+        }
+        if (e instanceof FileSystemException f && f.getReason() != null) {
+            return f.getMessage();
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
     private static String runsCsv(List<DemoResults.Run> runs) {
@@ -179,11 +316,10 @@ public final class ReportWriter {
         return out;
     }
 
-    private static Path png(XYChart chart, Path file) throws IOException {
-        try (OutputStream out = Files.newOutputStream(file)) {
-            BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
-        }
-        return file;
+    private static byte[] png(XYChart chart) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
+        return out.toByteArray();
     }
 
     private static String html(DemoResults r) {
