@@ -6,6 +6,7 @@ import com.google.inject.spi.Message;
 import dev.loradrop.core.backend.BackendRegistry;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintWriter;
 import java.util.Collection;
 import java.util.Objects;
 import java.util.Properties;
@@ -63,7 +64,25 @@ public final class LoradropCommand implements Runnable {
                 .addSubcommand("bench", new BenchCommand(registry))
                 .addSubcommand("backends", new BackendsCommand(registry))
                 .addSubcommand("info", new InfoCommand(registry))
-                .setExecutionExceptionHandler(LoradropCommand::failure);
+                .setExecutionExceptionHandler(LoradropCommand::failure)
+                .setParameterExceptionHandler(LoradropCommand::usageError);
+    }
+
+    /**
+     * A usage error: "Error: " and the message (which names the option and what was wrong) on
+     * standard error, then picocli's suggestions for a mistyped option or command, or a pointer to
+     * {@code --help}; exit code 2. The whole usage help would bury the one line that matters.
+     */
+    private static int usageError(ParameterException e, String[] args) {
+        CommandLine cli = e.getCommandLine();
+        PrintWriter err = cli.getErr();
+        err.println("Error: " + e.getMessage());
+        if (!CommandLine.UnmatchedArgumentException.printSuggestions(e, err)) {
+            err.println("Try '" + cli.getCommandSpec().qualifiedName() + " --help' for more"
+                    + " information.");
+        }
+        err.flush();
+        return cli.getCommandSpec().exitCodeOnInvalidInput();
     }
 
     /**
@@ -102,7 +121,7 @@ public final class LoradropCommand implements Runnable {
     /** With no subcommand: a usage error. */
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing command; try 'loradrop demo' or 'loradrop --help'");
+        throw new ParameterException(spec.commandLine(), "Missing command; try 'loradrop demo'");
     }
 
     /** Reads the version Maven wrote into {@code version.properties}. */

@@ -253,6 +253,17 @@ class LoradropCommandTest {
     }
 
     @Test
+    void aUsageErrorIsOneLineAndAHintNotTheWholeHelp() {
+        Result result = run(fakes(NONE, NONE), "demo", "-b", "nope");
+
+        assertThat(result.exitCode()).isEqualTo(2);
+        assertThat(result.err().strip().split("\\R")).containsExactly(
+                "Error: --backend: Unknown loradrop backend 'nope' (explicit choice); known ids:"
+                        + " fast, off (unavailable), slow",
+                "Try 'loradrop demo --help' for more information.");
+    }
+
+    @Test
     void blankBackendIsAUsageErrorNamingTheOption() {
         for (String command : List.of("demo", "info")) {
             Result result = run(fakes(NONE, NONE), command, "-b", " ");
