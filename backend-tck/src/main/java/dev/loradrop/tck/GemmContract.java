@@ -14,7 +14,9 @@ import org.junit.jupiter.api.TestFactory;
  * every transpose combination, awkward sizes (each of 0, 1, 3, 7, 8, 13, 31, 64, 100, 257 appears
  * in each of m, n and k) and alpha/beta variety, including {@code beta = 0} with a NaN-filled C
  * (which must be ignored) and {@code beta = 1}. Tolerance per element:
- * {@code c * eps * (k + 2) * (|alpha| sum_p |a_ip b_pj| + |beta c_ij|)}.
+ * {@code c * eps * (k + 2) * (|alpha| sum_p |a_ip b_pj| + |beta c_ij|)}. With {@code alpha = 0}
+ * the javadoc says A and B are not read: A and B full of NaN and infinities must give exactly
+ * {@code beta * C} (zeros for {@code beta = 0}, even where C held NaN or infinities).
  */
 public abstract class GemmContract extends ContractSupport {
 
@@ -125,6 +127,84 @@ public abstract class GemmContract extends ContractSupport {
             }
         }
         return tests.stream();
+    }
+
+    @TestFactory
+    @DisplayName("gemm with alpha = 0 does not read A and B: NaN and infinities in them give exactly"
+            + " beta * C")
+    Stream<DynamicTest> gemmAlphaZeroIgnoresAandB() {
+        List<DynamicTest> tests = new ArrayList<>();
+        int[][] triples = {{1, 1, 1}, {7, 13, 31}, {13, 7, 0}, {33, 65, 17}, {0, 5, 4}, {64, 100, 257}};
+        for (NumericType<?> type : TYPES) {
+            for (int[] mnk : triples) {
+                for (int trans = 0; trans < 4; trans++) {
+                    boolean ta = (trans & 1) != 0;
+                    boolean tb = (trans & 2) != 0;
+                    for (double beta : new double[] {0, 1, -0.375, 3}) {
+                        for (double alpha : new double[] {0.0, -0.0}) {
+                            tests.add(DynamicTest.dynamicTest(
+                                    describeAlphaZero(type, ta, tb, mnk[0], mnk[1], mnk[2], alpha,
+                                            beta),
+                                    () -> gemmAlphaZeroCase(type, ta, tb, mnk[0], mnk[1], mnk[2],
+                                            alpha, beta)));
+                        }
+                    }
+                }
+            }
+        }
+        return tests.stream();
+    }
+
+    private static String describeAlphaZero(NumericType<?> type, boolean ta, boolean tb, int m,
+                                            int n, int k, double alpha, double beta) {
+        return "gemm(transA=" + ta + ", transB=" + tb + ", m=" + m + ", n=" + n + ", k=" + k
+                + ", alpha=" + alpha + ", beta=" + beta + ") with A and B full of NaN and"
+                + " infinities" + (beta == 0 ? " and C full of NaN and infinities" : "") + " "
+                + type;
+    }
+
+    /** NaN, +Inf, -Inf, NaN, ... */
+    private static double[] nonFinite(int n, int phase) {
+        double[] specials = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY};
+        double[] x = new double[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = specials[(i + phase) % specials.length];
+        }
+        return x;
+    }
+
+    private <T extends Number> void gemmAlphaZeroCase(NumericType<T> type, boolean ta, boolean tb,
+                                                      int m, int n, int k, double alpha,
+                                                      double beta) {
+        double[] a = nonFinite(m * k, 0);
+        double[] b = nonFinite(k * n, 1);
+        double[] c = beta == 0 ? nonFinite(m * n, 2) : round(type, random(m * 31L + n, m * n, -4, 4));
+        Tensor<T> ta1 = tensor(type, a, ta ? k : m, ta ? m : k);
+        Tensor<T> tb1 = tensor(type, b, tb ? n : k, tb ? k : n);
+        Tensor<T> tc = tensor(type, c, m, n);
+        backend().gemm(ta, tb, m, n, k, alpha, ta1, tb1, beta, tc);
+        // beta * c rounded once to the type: the product of two floats is exact in double.
+        double rb = round(type, beta);
+        double[] expected = new double[m * n];
+        for (int i = 0; i < expected.length; i++) {
+            expected[i] = beta == 0 ? 0 : round(type, rb * c[i]);
+        }
+        double[] actual = tc.toDoubleArray();
+        String what = describeAlphaZero(type, ta, tb, m, n, k, alpha, beta);
+        org.junit.jupiter.api.Assertions.assertEquals(expected.length, actual.length,
+                () -> what + ": result has " + actual.length + " elements");
+        for (int i = 0; i < expected.length; i++) {
+            // == so that the sign of a zero is free (0 * x + beta * c may give +0 for -0)
+            if (!(actual[i] == expected[i])) {
+                int at = i;
+                org.junit.jupiter.api.Assertions.fail(what + ": element [" + at / n + ", " + at % n
+                        + "] (flat " + at + ") is " + actual[at] + ", expected exactly "
+                        + expected[at] + " (beta * C; with alpha = 0 A and B must not be read, so"
+                        + " their NaN and infinities must not reach C)");
+            }
+        }
+        assertExactly("gemm must not change A", ta1.toDoubleArray(), round(type, a));
+        assertExactly("gemm must not change B", tb1.toDoubleArray(), round(type, b));
     }
 
     private static String describe(NumericType<?> type, boolean ta, boolean tb, int m, int n, int k,

@@ -1,0 +1,136 @@
+package dev.loradrop.backend.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectNestedMethod;
+
+import dev.loradrop.api.NumericType;
+import dev.loradrop.api.Tensor;
+import dev.loradrop.api.spi.Availability;
+import dev.loradrop.api.spi.BackendConfig;
+import dev.loradrop.api.spi.ComputeBackend;
+import dev.loradrop.api.spi.ComputeBackendProvider;
+import dev.loradrop.tck.ComputeBackendContractTest;
+import java.util.List;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.platform.launcher.Launcher;
+import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
+import org.junit.platform.launcher.listeners.TestExecutionSummary;
+
+/**
+ * The conformance kit catches a backend that breaks one rule: each case runs one kit test against
+ * the CPU backend behind a {@link ForwardingBackend} (which must pass it) and against a subclass
+ * that breaks exactly that rule (which must fail it). The kit classes below are static nested
+ * classes, which surefire does not run on its own.
+ */
+class KitCatchesBrokenBackendsTest {
+
+    private static final String KIT = ComputeBackendContractTest.class.getName();
+
+    /** A provider of the CPU backend behind a wrapper. */
+    static class WrappingProvider implements ComputeBackendProvider {
+        private final CpuBackendProvider cpu = new CpuBackendProvider();
+        private final Function<ComputeBackend, ComputeBackend> wrap;
+
+        WrappingProvider(Function<ComputeBackend, ComputeBackend> wrap) {
+            this.wrap = wrap;
+        }
+
+        @Override
+        public String id() {
+            return cpu.id();
+        }
+
+        @Override
+        public int priority() {
+            return cpu.priority();
+        }
+
+        @Override
+        public Availability probe() {
+            return cpu.probe();
+        }
+
+        @Override
+        public ComputeBackend create(BackendConfig config) {
+            return wrap.apply(cpu.create(config));
+        }
+    }
+
+    /** The CPU backend behind the unbroken wrapper: passes every case below. */
+    static class Unbroken extends ComputeBackendContractTest {
+        @Override
+        protected ComputeBackendProvider provider() {
+            return new WrappingProvider(ForwardingBackend::new);
+        }
+    }
+
+    /** A naive GEMM that reads A and B even when alpha is 0, so their NaN reaches C. */
+    static class GemmReadsOperandsAtAlphaZero extends ComputeBackendContractTest {
+        @Override
+        protected ComputeBackendProvider provider() {
+            return new WrappingProvider(b -> new ForwardingBackend(b) {
+                @Override
+                public <T extends Number> void gemm(boolean transA, boolean transB, int m, int n,
+                                                    int k, double alpha, Tensor<T> a, Tensor<T> b,
+                                                    double beta, Tensor<T> c) {
+                    if (alpha != 0) {
+                        super.gemm(transA, transB, m, n, k, alpha, a, b, beta, c);
+                        return;
+                    }
+                    double[] av = a.toDoubleArray();
+                    double[] bv = b.toDoubleArray();
+                    double[] cv = c.toDoubleArray();
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < n; j++) {
+                            double s = 0;
+                            for (int p = 0; p < k; p++) {
+                                s += (transA ? av[p * m + i] : av[i * k + p])
+                                        * (transB ? bv[j * k + p] : bv[p * n + j]);
+                            }
+                            cv[i * n + j] = alpha * s + (beta == 0 ? 0 : beta * cv[i * n + j]);
+                        }
+                    }
+                    delegate.write(c, 0, cv, 0, cv.length);
+                }
+            });
+        }
+    }
+
+    @Test
+    void gemmThatReadsAandBWhenAlphaIsZero() {
+        assertCaught(GemmReadsOperandsAtAlphaZero.class, "Gemm", "gemmAlphaZeroIgnoresAandB",
+                "must not reach C");
+    }
+
+    /**
+     * Runs one kit test against the unbroken wrapper (it must pass) and against the broken
+     * backend (it must fail, with a message containing {@code messagePart}).
+     */
+    private static void assertCaught(Class<? extends ComputeBackendContractTest> broken,
+                                     String group, String method, String messagePart) {
+        TestExecutionSummary ok = run(Unbroken.class, group, method);
+        assertThat(ok.getTestsFoundCount()).as("kit tests %s.%s found", group, method).isPositive();
+        assertThat(ok.getTestsSucceededCount()).as("kit tests %s.%s passed by the unbroken wrapper",
+                group, method).isEqualTo(ok.getTestsFoundCount());
+        TestExecutionSummary bad = run(broken, group, method);
+        assertThat(bad.getTotalFailureCount())
+                .as("kit tests %s.%s failed by %s", group, method, broken.getSimpleName())
+                .isPositive();
+        assertThat(bad.getFailures()).as("failures of %s", broken.getSimpleName())
+                .anySatisfy(f -> assertThat(f.getException()).hasMessageContaining(messagePart));
+    }
+
+    static TestExecutionSummary run(Class<?> kit, String group, String method) {
+        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
+                .selectors(selectNestedMethod(List.of(kit.getName()), KIT + "$" + group, method))
+                .build();
+        Launcher launcher = LauncherFactory.create();
+        SummaryGeneratingListener listener = new SummaryGeneratingListener();
+        launcher.execute(request, listener);
+        return listener.getSummary();
+    }
+}
