@@ -107,6 +107,40 @@ class KitCatchesBrokenBackendsTest {
     }
 
     /**
+     * A {@code sum} that keeps its scratch copy in a field shared by all calls: correct on one
+     * thread, wrong when two threads sum at once.
+     */
+    static class SumNotThreadSafe extends ComputeBackendContractTest {
+        @Override
+        protected ComputeBackendProvider provider() {
+            return new WrappingProvider(b -> new ForwardingBackend(b) {
+                private double[] scratch;
+
+                @Override
+                public double sum(Tensor<?> t) {
+                    scratch = t.toDoubleArray();
+                    try {
+                        Thread.sleep(1); // let another thread overwrite it
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    double s = 0;
+                    for (double x : scratch) {
+                        s += x;
+                    }
+                    return s;
+                }
+            });
+        }
+    }
+
+    @Test
+    void sumThatIsNotThreadSafe() {
+        assertCaught(SumNotThreadSafe.class, "Concurrency",
+                "callsOnDistinctTensorsMayRunConcurrently", "sum, allFinite");
+    }
+
+    /**
      * Runs one kit test against the unbroken wrapper (it must pass) and against the broken
      * backend (it must fail, with a message containing {@code messagePart}).
      */
