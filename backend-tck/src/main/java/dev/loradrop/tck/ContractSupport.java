@@ -1,7 +1,7 @@
 package dev.loradrop.tck;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.loradrop.api.BitMask;
 import dev.loradrop.api.NumericType;
@@ -367,7 +367,12 @@ public abstract class ContractSupport {
     protected static void assertRejected(String what, Class<? extends Throwable> expected,
                                          Tensor<?> output, ThrowingCallable call) {
         double[] before = output == null ? null : output.toDoubleArray();
-        assertThatThrownBy(call).as("%s must throw %s", what, expected.getSimpleName())
+        // catchThrowable, not assertThatThrownBy: the latter fails without the description when
+        // nothing is thrown, so the message would not say which call
+        Throwable thrown = catchThrowable(call);
+        assertThat(thrown).as("%s must throw %s (it threw nothing)", what,
+                expected.getSimpleName()).isNotNull();
+        assertThat(thrown).as("%s must throw %s", what, expected.getSimpleName())
                 .isInstanceOf(expected);
         if (output != null) {
             assertExactly(what + " failed, so its output must be unchanged", output.toDoubleArray(),

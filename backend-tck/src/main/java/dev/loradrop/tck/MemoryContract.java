@@ -226,6 +226,44 @@ public abstract class MemoryContract extends ContractSupport {
     }
 
     @Test
+    @DisplayName("copy within one tensor: overlapping ranges are an IllegalArgumentException and"
+            + " change nothing; adjacent ranges are allowed")
+    void copyWithinOneTensorRejectsOverlap() {
+        ComputeBackend be = backend();
+        for (NumericType<?> type : TYPES) {
+            copyOverlapCase(be, type);
+        }
+    }
+
+    private <T extends Number> void copyOverlapCase(ComputeBackend be, NumericType<T> type) {
+        int size = 64;
+        double[] data = round(type, random(11, size, -5, 5));
+        Tensor<T> t = tensor(type, data, size);
+        // {srcOffset, dstOffset, length}: forward (dst after src), backward, identical, nested,
+        // overlapping by one element at either end, the whole tensor onto itself
+        int[][] overlapping = {
+            {0, 5, 10}, {20, 21, 30}, {10, 4, 10}, {40, 39, 20}, {7, 7, 12}, {3, 3, 1},
+            {0, 0, size}, {0, 9, 10}, {9, 0, 10}, {0, 2, 20}, {2, 0, 20}, {63, 63, 1},
+        };
+        for (int[] o : overlapping) {
+            assertRejected("copy(" + type + " t[" + size + "], " + o[0] + ", t, " + o[1] + ", "
+                            + o[2] + ") within one tensor, overlapping ranges",
+                    IllegalArgumentException.class, t, () -> be.copy(t, o[0], t, o[1], o[2]));
+        }
+        // adjacent and disjoint ranges remain allowed
+        int[][] allowed = {{0, 10, 10}, {10, 0, 10}, {0, 32, 32}, {32, 0, 32}, {5, 60, 4},
+            {63, 62, 1}};
+        double[] expected = data.clone();
+        for (int[] o : allowed) {
+            be.copy(t, o[0], t, o[1], o[2]);
+            System.arraycopy(expected, o[0], expected, o[1], o[2]);
+            assertExactly("copy(" + type + " t[" + size + "], " + o[0] + ", t, " + o[1] + ", "
+                    + o[2] + ") within one tensor, adjacent or disjoint ranges",
+                    t.toDoubleArray(), expected);
+        }
+    }
+
+    @Test
     @DisplayName("fill sets every element, rounding to the type; special values included")
     void fill() {
         ComputeBackend be = backend();

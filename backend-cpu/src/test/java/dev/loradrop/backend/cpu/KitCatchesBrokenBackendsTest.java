@@ -140,6 +140,30 @@ class KitCatchesBrokenBackendsTest {
                 "callsOnDistinctTensorsMayRunConcurrently", "sum, allFinite");
     }
 
+    /** A copy that allows overlapping ranges within one tensor (it copies as memmove does). */
+    static class CopyAllowsOverlap extends ComputeBackendContractTest {
+        @Override
+        protected ComputeBackendProvider provider() {
+            return new WrappingProvider(b -> new ForwardingBackend(b) {
+                @Override
+                public <T extends Number> void copy(Tensor<T> src, int srcOffset, Tensor<T> dst,
+                                                    int dstOffset, int length) {
+                    if (src != dst) {
+                        super.copy(src, srcOffset, dst, dstOffset, length);
+                        return;
+                    }
+                    delegate.write(dst, dstOffset, src.toDoubleArray(), srcOffset, length);
+                }
+            });
+        }
+    }
+
+    @Test
+    void copyThatAllowsOverlappingRanges() {
+        assertCaught(CopyAllowsOverlap.class, "Memory", "copyWithinOneTensorRejectsOverlap",
+                "overlapping ranges must throw IllegalArgumentException (it threw nothing)");
+    }
+
     /**
      * Runs one kit test against the unbroken wrapper (it must pass) and against the broken
      * backend (it must fail, with a message containing {@code messagePart}).
