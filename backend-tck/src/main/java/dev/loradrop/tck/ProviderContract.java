@@ -93,9 +93,21 @@ public abstract class ProviderContract extends ContractSupport {
     }
 
     @Test
-    @DisplayName("probe() reports the backend available (else the kit's tests are skipped)")
+    @DisplayName("probe() reports the backend available (fails unless the test expects otherwise)")
     void probeReportsAvailable() {
-        assumeAvailable();
+        if (!kit.expectAvailable()) {
+            assumeAvailable(); // unavailability is expected here: skip with the probe's reason
+            return;
+        }
+        ComputeBackendProvider p = provider();
+        Availability a = p.probe();
+        assertThat(a).as("probe() of '%s'", p.id()).isNotNull();
+        assertThat(a.available())
+                .as("probe() of '%s' says the backend is unavailable (%s), so every kit test that"
+                        + " needs a backend is skipped; if that is expected on this machine, override"
+                        + " expectAvailable() in %s to return false here", p.id(), a.reason(),
+                        kit.getClass().getName())
+                .isTrue();
     }
 
     @Test

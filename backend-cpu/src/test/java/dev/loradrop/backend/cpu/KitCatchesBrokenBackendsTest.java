@@ -164,6 +164,42 @@ class KitCatchesBrokenBackendsTest {
                 "overlapping ranges must throw IllegalArgumentException (it threw nothing)");
     }
 
+    /** A provider whose probe wrongly says unavailable: every test that needs a backend skips. */
+    static class ProbeSaysUnavailable extends ComputeBackendContractTest {
+        @Override
+        protected ComputeBackendProvider provider() {
+            return new WrappingProvider(ForwardingBackend::new) {
+                @Override
+                public Availability probe() {
+                    return Availability.unavailable("deliberately broken probe");
+                }
+            };
+        }
+    }
+
+    /** The same, in a test that declares unavailability expected here. */
+    static class ProbeSaysUnavailableAsExpected extends ProbeSaysUnavailable {
+        @Override
+        protected boolean expectAvailable() {
+            return false;
+        }
+    }
+
+    @Test
+    void probeThatWronglySaysUnavailable() {
+        assertCaught(ProbeSaysUnavailable.class, "Provider", "probeReportsAvailable",
+                "override expectAvailable()");
+    }
+
+    @Test
+    void probeThatSaysUnavailableWhereThatIsExpectedSkips() {
+        TestExecutionSummary s = run(ProbeSaysUnavailableAsExpected.class, "Provider",
+                "probeReportsAvailable");
+        assertThat(s.getTestsFoundCount()).isEqualTo(1);
+        assertThat(s.getTestsAbortedCount()).as("skipped").isEqualTo(1);
+        assertThat(s.getTotalFailureCount()).isZero();
+    }
+
     /**
      * Runs one kit test against the unbroken wrapper (it must pass) and against the broken
      * backend (it must fail, with a message containing {@code messagePart}).
