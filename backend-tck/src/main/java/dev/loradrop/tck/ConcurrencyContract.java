@@ -173,7 +173,7 @@ public abstract class ConcurrencyContract extends ContractSupport {
             long seed = 100L * (thread + 1);
             // memory
             Tensor<T> c = keep(open, b.allocate(type, m, n));
-            Tensor<Float> f32 = keep(open, b.upload(toFloats(random(seed, 17, -3, 3)), 17));
+            Tensor<Float> f32 = keep(open, b.upload(narrow(random(seed, 17, -3, 3)), 17));
             Tensor<Double> f64 = keep(open, b.upload(random(seed + 1, 19, -3, 3), 19));
             Tensor<T> d = keep(open, b.upload(type, random(seed + 2, mn, -1, 1), m, n));
             Tensor<T> buf = keep(open, b.allocate(type, 2 * mn + 8));
@@ -224,12 +224,12 @@ public abstract class ConcurrencyContract extends ContractSupport {
             b.copy(d, 0, buf, 0, mn);
             b.copy(act, 0, buf, mn, mn);
             b.copy(buf, 3, buf, 2 * mn - 9, 12); // within one tensor, not overlapping
-            b.write(buf, 5, toFloats(random(seed + 5, 9, -1, 1)), 2, 7);
+            b.write(buf, 5, narrow(random(seed + 5, 9, -1, 1)), 2, 7);
             b.write(buf, 2 * mn, random(seed + 6, 8, -1, 1), 0, 8);
             out.tensor("copy and write", buf);
             float[] hostF = new float[mn + 4];
             b.read(buf, mn, hostF, 2, mn);
-            out.host("read(float[])", toDoubles(hostF));
+            out.host("read(float[])", widen(hostF));
             double[] hostD = new double[mn];
             b.read(buf, 7, hostD, 0, mn);
             out.host("read(double[])", hostD);
@@ -344,22 +344,6 @@ public abstract class ConcurrencyContract extends ContractSupport {
     private static <R extends AutoCloseable> R keep(Deque<AutoCloseable> open, R resource) {
         open.push(resource);
         return resource;
-    }
-
-    private static float[] toFloats(double[] x) {
-        float[] f = new float[x.length];
-        for (int i = 0; i < x.length; i++) {
-            f[i] = (float) x[i];
-        }
-        return f;
-    }
-
-    private static double[] toDoubles(float[] x) {
-        double[] d = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            d[i] = x[i];
-        }
-        return d;
     }
 
     /** Each word as two exact doubles (its halves), so that no bit pattern reads as a NaN. */

@@ -185,6 +185,24 @@ public abstract class ContractSupport {
         return y;
     }
 
+    /** @return the values as doubles, exactly */
+    protected static double[] widen(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            d[i] = f[i];
+        }
+        return d;
+    }
+
+    /** @return the values rounded to float */
+    protected static float[] narrow(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
+    }
+
     /**
      * @param n length
      * @param v value

@@ -32,22 +32,6 @@ public abstract class MemoryContract extends ContractSupport {
         Double.MIN_NORMAL, Double.MAX_VALUE, -Double.MAX_VALUE, Double.POSITIVE_INFINITY,
         Double.NEGATIVE_INFINITY, Double.NaN, 0.1, 1e300, 1e-300, 0.1 + 0x1p-40};
 
-    private static double[] widen(float[] f) {
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) {
-            d[i] = f[i];
-        }
-        return d;
-    }
-
-    private static float[] narrow(double[] d) {
-        float[] f = new float[d.length];
-        for (int i = 0; i < d.length; i++) {
-            f[i] = (float) d[i];
-        }
-        return f;
-    }
-
     private static void assertFloatsExactly(String what, float[] actual, float[] expected) {
         assertExactly(what, widen(actual), widen(expected));
     }
