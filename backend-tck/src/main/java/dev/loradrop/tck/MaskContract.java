@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.loradrop.api.BitMask;
 import dev.loradrop.api.MaskStream;
+import dev.loradrop.api.NumericType;
+import dev.loradrop.api.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -15,7 +17,9 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * Mask contract: {@link dev.loradrop.api.spi.ComputeBackend#generateMask} reproduces
  * {@link MaskStream#reference} bit for bit (bits past the size cleared) for several seeds, streams,
- * steps, sizes and rates, also when the mask already holds other bits.
+ * steps, sizes and rates, also when the mask already holds other bits; and
+ * {@link dev.loradrop.api.spi.ComputeBackend#maskedScaleAdd} applies the bits of a mask's latest
+ * generation.
  */
 public abstract class MaskContract extends ContractSupport {
 
@@ -96,6 +100,49 @@ public abstract class MaskContract extends ContractSupport {
             assertBits("generateMask(rate 0) keeps everything, size=" + size, mask.toLongArray(),
                     MaskStream.reference(5, 2, 4, size, 0.0), size);
         }
+    }
+
+    @Test
+    @DisplayName("maskedScaleAdd applies the bits of the mask's latest generateMask, in either type")
+    void maskedScaleAddSeesRegeneratedBits() {
+        int rows = 3;
+        int cols = 1000;
+        int n = rows * cols;
+        double[] src = random(77, n, 1, 2);         // never 0: a dropped element shows as 0
+        BitMask perElement = mask(n);
+        BitMask perColumn = mask(cols);
+        // A backend may keep something derived from the bits (a 0/1 vector per type, say); each
+        // step regenerates the same masks and alternates the types, so a stale copy shows.
+        for (int step = 0; step < 4; step++) {
+            backend().generateMask(perElement, 3, 0, step, 0.5);
+            backend().generateMask(perColumn, 3, 1, step, 0.5);
+            long[] elementBits = MaskStream.reference(3, 0, step, n, 0.5);
+            long[] columnBits = MaskStream.reference(3, 1, step, cols, 0.5);
+            for (int t = 0; t < TYPES.size(); t++) {
+                NumericType<?> type = TYPES.get((t + step) % TYPES.size());
+                for (boolean broadcast : new boolean[] {false, true}) {
+                    double[] expected = new double[n];
+                    for (int i = 0; i < n; i++) {
+                        boolean keep = broadcast ? BitMask.isSet(columnBits, i % cols)
+                                : BitMask.isSet(elementBits, i);
+                        expected[i] = keep ? round(type, src[i]) : 0;
+                    }
+                    assertExactly("maskedScaleAdd(" + type + ", broadcastRows=" + broadcast
+                            + ", scale 1, beta 0) after generateMask(step=" + step + ")",
+                            masked(type, src, rows, cols, broadcast ? perColumn : perElement,
+                                    broadcast), expected);
+                }
+            }
+        }
+    }
+
+    /** @return {@code src} ({@code rows x cols}) masked into a new tensor, read back */
+    private <T extends Number> double[] masked(NumericType<T> type, double[] src, int rows,
+                                               int cols, BitMask mask, boolean broadcast) {
+        Tensor<T> ts = tensor(type, src, rows, cols);
+        Tensor<T> td = tensor(type, new double[src.length], rows, cols);
+        backend().maskedScaleAdd(ts, mask, broadcast, 1.0, 0.0, td);
+        return td.toDoubleArray();
     }
 
     @Test

@@ -155,19 +155,19 @@ public final class Nd4jArrays {
     static final int WINDOW_BYTES = 1 << 30;
 
     static void read(Nd4jTensor<?> t, int srcOffset, float[] dst, int dstOffset, int length) {
-        read(t, srcOffset, dst, dstOffset, length, WINDOW_BYTES);
+        read(t.flat(), t.size(), srcOffset, dst, dstOffset, length, WINDOW_BYTES);
     }
 
     static void read(Nd4jTensor<?> t, int srcOffset, double[] dst, int dstOffset, int length) {
-        read(t, srcOffset, dst, dstOffset, length, WINDOW_BYTES);
+        read(t.flat(), t.size(), srcOffset, dst, dstOffset, length, WINDOW_BYTES);
     }
 
     static void write(Nd4jTensor<?> t, int dstOffset, float[] src, int srcOffset, int length) {
-        write(t, dstOffset, src, srcOffset, length, WINDOW_BYTES);
+        write(t.flat(), t.size(), dstOffset, src, srcOffset, length, WINDOW_BYTES);
     }
 
     static void write(Nd4jTensor<?> t, int dstOffset, double[] src, int srcOffset, int length) {
-        write(t, dstOffset, src, srcOffset, length, WINDOW_BYTES);
+        write(t.flat(), t.size(), dstOffset, src, srcOffset, length, WINDOW_BYTES);
     }
 
     /** Copies between two tensors of one type, native memory to native memory. */
@@ -176,12 +176,13 @@ public final class Nd4jArrays {
         copy(src, srcOffset, dst, dstOffset, length, WINDOW_BYTES);
     }
 
-    // The same transfers through windows of at most windowBytes (tests use small ones).
+    // The same transfers through windows of at most windowBytes (tests use small ones), on a
+    // flat array of size elements (null when size is 0).
 
-    static void read(Nd4jTensor<?> t, int srcOffset, float[] dst, int dstOffset, int length,
+    static void read(INDArray t, int size, int srcOffset, float[] dst, int dstOffset, int length,
                      int windowBytes) {
-        inWindows(t, srcOffset, dst.length, dstOffset, length, windowBytes, (w, done, n) -> {
-            if (t.isFloat()) {
+        inWindows(t, size, srcOffset, dst.length, dstOffset, length, windowBytes, (w, done, n) -> {
+            if (isFloat(t)) {
                 w.asFloatBuffer().get(dst, dstOffset + done, n);
             } else {
                 DoubleBuffer from = w.asDoubleBuffer();
@@ -192,10 +193,10 @@ public final class Nd4jArrays {
         });
     }
 
-    static void read(Nd4jTensor<?> t, int srcOffset, double[] dst, int dstOffset, int length,
+    static void read(INDArray t, int size, int srcOffset, double[] dst, int dstOffset, int length,
                      int windowBytes) {
-        inWindows(t, srcOffset, dst.length, dstOffset, length, windowBytes, (w, done, n) -> {
-            if (t.isFloat()) {
+        inWindows(t, size, srcOffset, dst.length, dstOffset, length, windowBytes, (w, done, n) -> {
+            if (isFloat(t)) {
                 FloatBuffer from = w.asFloatBuffer();
                 for (int i = dstOffset + done, end = i + n; i < end; i++) {
                     dst[i] = from.get();
@@ -206,10 +207,10 @@ public final class Nd4jArrays {
         });
     }
 
-    static void write(Nd4jTensor<?> t, int dstOffset, float[] src, int srcOffset, int length,
+    static void write(INDArray t, int size, int dstOffset, float[] src, int srcOffset, int length,
                       int windowBytes) {
-        inWindows(t, dstOffset, src.length, srcOffset, length, windowBytes, (w, done, n) -> {
-            if (t.isFloat()) {
+        inWindows(t, size, dstOffset, src.length, srcOffset, length, windowBytes, (w, done, n) -> {
+            if (isFloat(t)) {
                 w.asFloatBuffer().put(src, srcOffset + done, n);
             } else {
                 DoubleBuffer to = w.asDoubleBuffer();
@@ -220,10 +221,10 @@ public final class Nd4jArrays {
         });
     }
 
-    static void write(Nd4jTensor<?> t, int dstOffset, double[] src, int srcOffset, int length,
-                      int windowBytes) {
-        inWindows(t, dstOffset, src.length, srcOffset, length, windowBytes, (w, done, n) -> {
-            if (t.isFloat()) {
+    static void write(INDArray t, int size, int dstOffset, double[] src, int srcOffset,
+                      int length, int windowBytes) {
+        inWindows(t, size, dstOffset, src.length, srcOffset, length, windowBytes, (w, done, n) -> {
+            if (isFloat(t)) {
                 FloatBuffer to = w.asFloatBuffer();
                 for (int i = srcOffset + done, end = i + n; i < end; i++) {
                     to.put((float) src[i]);
@@ -236,26 +237,30 @@ public final class Nd4jArrays {
 
     static void copy(Nd4jTensor<?> src, int srcOffset, Nd4jTensor<?> dst, int dstOffset,
                      int length, int windowBytes) {
-        inWindows(src, srcOffset, dst.size(), dstOffset, length, windowBytes,
-                (w, done, n) -> window(dst, (long) dstOffset + done, n).put(w));
+        inWindows(src.flat(), src.size(), srcOffset, dst.size(), dstOffset, length, windowBytes,
+                (w, done, n) -> window(dst.flat(), (long) dstOffset + done, n).put(w));
     }
 
     /** What a transfer does with one window: elements {@code [done, done + count)} of its range. */
     @FunctionalInterface
-    private interface Step {
+    interface Step {
         void run(ByteBuffer window, int done, int count);
     }
 
     /**
-     * Runs {@code step} over the range {@code [offset, offset + length)} of {@code t}, in windows
-     * of at most {@code windowBytes}, after checking that range and the other side's
-     * {@code [otherOffset, otherOffset + length)} of {@code otherSize}: a bad range throws before
-     * anything is written, so a transfer never stops half-way.
+     * Runs {@code step} over the range {@code [offset, offset + length)} of {@code t} (of
+     * {@code size} elements), in windows of at most {@code windowBytes}, after checking that
+     * range and the other side's {@code [otherOffset, otherOffset + length)} of
+     * {@code otherSize}: a bad range throws before anything is written, so a transfer never
+     * stops half-way.
      */
-    private static void inWindows(Nd4jTensor<?> t, int offset, int otherSize, int otherOffset,
-                                  int length, int windowBytes, Step step) {
-        Objects.checkFromIndexSize(offset, length, t.size());
+    static void inWindows(INDArray t, int size, int offset, int otherSize,
+                                  int otherOffset, int length, int windowBytes, Step step) {
+        Objects.checkFromIndexSize(offset, length, size);
         Objects.checkFromIndexSize(otherOffset, length, otherSize);
+        if (length == 0) {
+            return;
+        }
         int perWindow = windowBytes / elementBytes(t);
         if (perWindow < 1) {
             throw new IllegalArgumentException("windowBytes: expected at least "
@@ -271,19 +276,23 @@ public final class Nd4jArrays {
 
     /**
      * @return a native-order direct buffer over elements {@code [offset, offset + count)} of the
-     *     tensor's memory, position 0; {@code count} elements fit in {@link Integer#MAX_VALUE}
+     *     array's memory, position 0; {@code count} elements fit in {@link Integer#MAX_VALUE}
      *     bytes. The pointers are fresh: the buffer's own {@code pointer()} is shared, and a
      *     position set on it would race with concurrent readers of the same tensor.
      */
-    private static ByteBuffer window(Nd4jTensor<?> t, long offset, int count) {
+    private static ByteBuffer window(INDArray t, long offset, int count) {
         long bytes = (long) count * elementBytes(t);
-        Pointer start = new PagedPointer(t.flat().data().addressPointer(), bytes,
+        Pointer start = new PagedPointer(t.data().addressPointer(), bytes,
                 offset * elementBytes(t));
         return new BytePointer(start).asByteBuffer();
     }
 
-    private static int elementBytes(Nd4jTensor<?> t) {
-        return t.isFloat() ? Float.BYTES : Double.BYTES;
+    private static boolean isFloat(INDArray t) {
+        return t.dataType() == DataType.FLOAT;
+    }
+
+    private static int elementBytes(INDArray t) {
+        return isFloat(t) ? Float.BYTES : Double.BYTES;
     }
 
 }

@@ -27,6 +27,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ForkJoinPool;
+import java.util.stream.IntStream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.reduce.longer.MatchCondition;
@@ -40,8 +42,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * BLAS through {@link Nd4j#gemm} on column-major views of the row-major buffers, straight into
  * the result's memory (no copies);
  * elementwise kernels, reductions, losses and optimiser steps are ND4J operations. Masks are
- * generated on the host by {@link MaskStream} (bit-identical to every backend by definition) and
- * applied as 0/1 vectors by ND4J multiplications.
+ * generated on the host by {@link MaskStream} (bit-identical to every backend by definition; large
+ * ones on the common fork-join pool's threads) and applied as 0/1 vectors by ND4J multiplications.
  *
  * <p>Every method checks all its arguments before it writes anything. An instance is used by one
  * thread at a time; closing a tensor from another thread is safe. ND4J's own state (thread
@@ -52,6 +54,8 @@ final class Nd4jBackend implements ComputeBackend {
 
     private static final double GELU_C = Math.sqrt(2.0 / Math.PI);
     private static final double GELU_K = 0.044715;
+    /** Masks of at least this many 64-bit words (64 Ki elements) are generated in parallel. */
+    private static final int PARALLEL_MASK_WORDS = 1024;
 
     private final Map<String, String> facts;
     private final Set<Nd4jResource> live = ConcurrentHashMap.newKeySet();
@@ -509,7 +513,16 @@ final class Nd4jBackend implements ComputeBackend {
         ensureOpen("generateMask");
         Nd4jBitMask bm = mask(mask, "mask");
         long threshold = MaskStream.keepThreshold(dropoutRate);
-        MaskStream.fill(bm.words(), seed, stream, step, bm.size(), threshold);
+        long[] words = bm.words();
+        int size = bm.size();
+        int count = (size + 63) >>> 6;
+        // Philox is counter-based: word ranges are independent, so the common pool's threads
+        // split them (ND4J's own threads are native); the bits are the same however split.
+        int parts = count >= PARALLEL_MASK_WORDS
+                ? ForkJoinPool.getCommonPoolParallelism() + 1 : 1;
+        IntStream.range(0, parts).parallel().forEach(part -> MaskStream.fillWords(words,
+                (int) ((long) part * count / parts), (int) ((long) (part + 1) * count / parts),
+                seed, stream, step, size, threshold));
         bm.changed();
     }
 

@@ -2,22 +2,33 @@ package dev.loradrop.backend.nd4j;
 
 import dev.loradrop.api.BitMask;
 import dev.loradrop.api.spi.ComputeBackend;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A mask of the {@link Nd4jBackend}: the packed words in the layout of
- * {@link BitMask#toLongArray()}, as {@link dev.loradrop.api.MaskStream} generates them, and, built
- * on first use after each generation, a 0/1 keep vector per element type that the kernels multiply
- * with on the ND4J side.
+ * {@link BitMask#toLongArray()}, as {@link dev.loradrop.api.MaskStream} generates them, and a 0/1
+ * keep vector per element type that the kernels multiply with on the ND4J side. Each keep vector
+ * is allocated once, on first use, and refilled in place on first use after each generation, so
+ * a training step allocates nothing for its masks.
  */
 final class Nd4jBitMask extends Nd4jResource implements BitMask {
+
+    /** Elements expanded at a time into a chunk on the heap before one bulk copy to native memory. */
+    static final int CHUNK = 4096;
 
     private final int size;
     private long[] words;
     private INDArray keepFloat;
     private INDArray keepDouble;
+    /** Whether each keep vector still holds the words' bits. */
+    private boolean floatCurrent;
+    private boolean doubleCurrent;
+    private float[] floatChunk;
+    private double[] doubleChunk;
 
     Nd4jBitMask(Nd4jBackend owner, int size) {
         super(owner);
@@ -30,9 +41,10 @@ final class Nd4jBitMask extends Nd4jResource implements BitMask {
         return words;
     }
 
-    /** Drops the keep vectors after the words changed. */
+    /** Marks the keep vectors stale after the words changed. */
     void changed() {
-        release();
+        floatCurrent = false;
+        doubleCurrent = false;
     }
 
     /**
@@ -41,27 +53,55 @@ final class Nd4jBitMask extends Nd4jResource implements BitMask {
      *     the mask
      */
     INDArray keep(DataType type) {
-        INDArray cached = type == DataType.FLOAT ? keepFloat : keepDouble;
-        if (cached != null) {
-            return cached;
-        }
-        INDArray keep;
         if (type == DataType.FLOAT) {
-            float[] v = new float[size];
-            for (int i = 0; i < size; i++) {
-                v[i] = BitMask.isSet(words, i) ? 1f : 0f;
+            if (keepFloat == null) {
+                keepFloat = allocate(DataType.FLOAT);
+                floatChunk = new float[Math.min(size, CHUNK)];
             }
-            keep = Nd4jArrays.outsideWorkspace(() -> Nd4j.createFromArray(v));
-            keepFloat = keep;
-        } else {
-            double[] v = new double[size];
-            for (int i = 0; i < size; i++) {
-                v[i] = BitMask.isSet(words, i) ? 1.0 : 0.0;
+            if (!floatCurrent) {
+                Nd4jArrays.inWindows(keepFloat, size, 0, size, 0, size, Nd4jArrays.WINDOW_BYTES,
+                        (w, done, n) -> {
+                            FloatBuffer to = w.asFloatBuffer();
+                            for (int from = done, end = done + n; from < end; from += CHUNK) {
+                                int m = Math.min(CHUNK, end - from);
+                                for (int i = 0; i < m; i++) {
+                                    floatChunk[i] = bit(from + i);
+                                }
+                                to.put(floatChunk, 0, m);
+                            }
+                        });
+                floatCurrent = true;
             }
-            keep = Nd4jArrays.outsideWorkspace(() -> Nd4j.createFromArray(v));
-            keepDouble = keep;
+            return keepFloat;
         }
-        return keep;
+        if (keepDouble == null) {
+            keepDouble = allocate(DataType.DOUBLE);
+            doubleChunk = new double[Math.min(size, CHUNK)];
+        }
+        if (!doubleCurrent) {
+            Nd4jArrays.inWindows(keepDouble, size, 0, size, 0, size, Nd4jArrays.WINDOW_BYTES,
+                    (w, done, n) -> {
+                        DoubleBuffer to = w.asDoubleBuffer();
+                        for (int from = done, end = done + n; from < end; from += CHUNK) {
+                            int m = Math.min(CHUNK, end - from);
+                            for (int i = 0; i < m; i++) {
+                                doubleChunk[i] = bit(from + i);
+                            }
+                            to.put(doubleChunk, 0, m);
+                        }
+                    });
+            doubleCurrent = true;
+        }
+        return keepDouble;
+    }
+
+    /** @return 1 if element {@code i} is kept, else 0 */
+    private int bit(int i) {
+        return (int) (words[i >>> 6] >>> i) & 1;
+    }
+
+    private INDArray allocate(DataType type) {
+        return Nd4jArrays.outsideWorkspace(() -> Nd4j.createUninitialized(type, size));
     }
 
     @Override
@@ -82,11 +122,6 @@ final class Nd4jBitMask extends Nd4jResource implements BitMask {
 
     @Override
     void releaseMemory() {
-        release();
-        words = null;
-    }
-
-    private void release() {
         if (keepFloat != null) {
             keepFloat.close();
             keepFloat = null;
@@ -95,6 +130,9 @@ final class Nd4jBitMask extends Nd4jResource implements BitMask {
             keepDouble.close();
             keepDouble = null;
         }
+        words = null;
+        floatChunk = null;
+        doubleChunk = null;
     }
 
     @Override

@@ -157,24 +157,24 @@ class Nd4jArraysTest {
                     Nd4jTensor<?> a = (Nd4jTensor<?>) t;
                     Nd4jTensor<?> b = (Nd4jTensor<?>) u;
                     double[] model = new double[23];
-                    Nd4jArrays.write(a, 5, floats, 2, 13, windowBytes);
+                    Nd4jArrays.write(a.flat(), a.size(), 5, floats, 2, 13, windowBytes);
                     for (int i = 0; i < 13; i++) {
                         model[5 + i] = floats[2 + i];
                     }
-                    Nd4jArrays.write(a, 17, doubles, 1, 6, windowBytes);
+                    Nd4jArrays.write(a.flat(), a.size(), 17, doubles, 1, 6, windowBytes);
                     System.arraycopy(doubles, 1, model, 17, 6);
                     assertThat(a.toDoubleArray()).as(what).containsExactly(model);
 
                     float[] readF = new float[30];
                     Arrays.fill(readF, -1f);
-                    Nd4jArrays.read(a, 3, readF, 4, 19, windowBytes);
+                    Nd4jArrays.read(a.flat(), a.size(), 3, readF, 4, 19, windowBytes);
                     for (int i = 0; i < 30; i++) {
                         float want = i >= 4 && i < 23 ? (float) model[i - 1] : -1f;
                         assertThat(readF[i]).as("%s: float[%d]", what, i).isEqualTo(want);
                     }
                     double[] readD = new double[25];
                     Arrays.fill(readD, -1);
-                    Nd4jArrays.read(a, 0, readD, 1, 23, windowBytes);
+                    Nd4jArrays.read(a.flat(), a.size(), 0, readD, 1, 23, windowBytes);
                     double[] wantD = new double[25];
                     wantD[0] = -1;
                     wantD[24] = -1;
