@@ -1,5 +1,8 @@
 package dev.loradrop.examples;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import com.google.inject.Injector;
 import dev.loradrop.api.NumericType;
 import dev.loradrop.api.Tensor;
@@ -11,17 +14,23 @@ import dev.loradrop.core.backend.BackendRegistry;
 import dev.loradrop.core.loss.SoftmaxCrossEntropy;
 import dev.loradrop.core.optim.Adam;
 import dev.loradrop.examples.demo.Mlp;
+import dev.loradrop.examples.demo.ReportWriter;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -50,13 +59,20 @@ import picocli.CommandLine.Spec;
             "Every case is warmed up first, then the cases are timed in turns, so that the JIT"
                     + " compiler and the machine's drift weigh on all of them alike.",
             "A quick check on one machine, not a JMH benchmark: compare ratios, not absolute"
-                    + " figures."},
+                    + " figures.",
+            "With --output DIR, also writes the table to DIR/bench.json and DIR/bench.csv;"
+                    + " without it, nothing is written."},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:success", "1:failure (no backend)", "2:usage error"})
+        exitCodeList = {"0:success",
+                        "1:failure (no backend, an output folder that cannot be written)",
+                        "2:usage error"})
 final class BenchCommand implements Callable<Integer> {
 
     /** Timed turns per case: each case runs about steps / ROUNDS timed steps per turn. */
     static final int ROUNDS = 5;
+
+    /** The files {@code --output} gets, in the order they are written. */
+    static final List<String> FILES = List.of("bench.json", "bench.csv");
 
     private final Supplier<BackendRegistry> registry;
 
@@ -84,11 +100,47 @@ final class BenchCommand implements Callable<Integer> {
                     + " compiler (default: ${DEFAULT-VALUE}).")
     private int warmup;
 
+    @Option(names = {"-o", "--output"}, paramLabel = "<dir>",
+            description = "Also write the table to <dir>/bench.json and <dir>/bench.csv; the"
+                    + " folder is created if missing and checked before any step runs (default:"
+                    + " write no file).")
+    private Path output;
+
     BenchCommand(Supplier<BackendRegistry> registry) {
         this.registry = Objects.requireNonNull(registry, "registry");
     }
 
     private record Case(String name, Mlp.AdapterSettings settings) {
+    }
+
+    /**
+     * What {@code --output} writes ({@code bench.json}): the settings of the run and one row per
+     * case.
+     *
+     * @param backend the backend's id
+     * @param threads the backend's worker threads ({@code --threads})
+     * @param batch images per step
+     * @param warmupSteps untimed steps per case
+     * @param timedSteps timed steps per case
+     * @param turns the turns the timed steps were split into
+     * @param seed the seed of the weights and the batch
+     * @param cases one row per case, as in the table
+     */
+    record Results(String backend, int threads, int batch, int warmupSteps, int timedSteps,
+                   int turns, long seed, List<Row> cases) {
+    }
+
+    /**
+     * One case of the table.
+     *
+     * @param name the case, as in the table
+     * @param seconds the time of its timed steps
+     * @param stepsPerSecond timed steps per second
+     * @param imagesPerSecond images per second
+     * @param timeVsPlainLora its time as a multiple of plain LoRA's
+     */
+    record Row(String name, double seconds, double stepsPerSecond, double imagesPerSecond,
+               double timeVsPlainLora) {
     }
 
     @Override
@@ -102,7 +154,22 @@ final class BenchCommand implements Callable<Integer> {
                     + " and >= 0, got " + steps + ", " + warmup);
         }
         PrintWriter out = spec.commandLine().getOut();
-        Injector injector = common.injector(registry);
+        int threads = common.threads();
+        Injector injector = common.injector(registry); // checks --backend before any work
+        List<Path> created = output == null ? List.of() : ReportWriter.prepare(output, FILES);
+        boolean done = false;
+        try {
+            int exitCode = run(out, injector, threads);
+            done = true;
+            return exitCode;
+        } finally {
+            if (!done) {
+                ReportWriter.removeCreated(created);
+            }
+        }
+    }
+
+    private int run(PrintWriter out, Injector injector, int threads) {
         List<Case> cases = new ArrayList<>();
         cases.add(new Case("dense, all weights trained", null));
         cases.add(new Case("LoRA r=8 (p=0)", new Mlp.AdapterSettings(8, 16, 0.0,
@@ -151,16 +218,51 @@ final class BenchCommand implements Callable<Integer> {
                 Collections.reverse(lastFirst);
                 closeAll(lastFirst);
             }
-            out.printf("%n| case | steps/s | images/s | time vs plain LoRA |%n"
-                    + "| --- | ---: | ---: | ---: |%n");
+            List<Row> rows = new ArrayList<>();
             for (int i = 0; i < cases.size(); i++) {
                 double seconds = runs.get(i).seconds;
-                out.printf(Locale.ROOT, "| %s | %.1f | %.0f | %.2fx |%n", cases.get(i).name(),
-                        steps / seconds, steps * (double) batch / seconds,
-                        seconds / runs.get(1).seconds);
+                rows.add(new Row(cases.get(i).name(), seconds, steps / seconds,
+                        steps * (double) batch / seconds, seconds / runs.get(1).seconds));
+            }
+            out.printf("%n| case | steps/s | images/s | time vs plain LoRA |%n"
+                    + "| --- | ---: | ---: | ---: |%n");
+            for (Row row : rows) {
+                out.printf(Locale.ROOT, "| %s | %.1f | %.0f | %.2fx |%n", row.name(),
+                        row.stepsPerSecond(), row.imagesPerSecond(), row.timeVsPlainLora());
+            }
+            if (output != null) {
+                Results results = new Results(backend.id(), threads, batch, warmup, steps,
+                        ROUNDS, common.seed, List.copyOf(rows));
+                List<Path> files = ReportWriter.writeFiles(output, contents(results));
+                out.printf("%nWrote %s to %s%n", files.stream()
+                                .map(f -> f.getFileName().toString())
+                                .collect(Collectors.joining(" and ")),
+                        output.toAbsolutePath());
             }
             return CommandLine.ExitCode.OK;
         }
+    }
+
+    /** The bytes of {@link #FILES}: the results as JSON (Jackson), and the table as CSV. */
+    static Map<String, byte[]> contents(Results results) {
+        Map<String, byte[]> contents = new LinkedHashMap<>();
+        try {
+            contents.put(FILES.get(0), new ObjectMapper()
+                    .enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(results));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write the bench results as JSON: "
+                    + e.getOriginalMessage(), e);
+        }
+        StringBuilder csv = new StringBuilder(
+                "case,seconds,steps_per_second,images_per_second,time_vs_plain_lora\n");
+        for (Row row : results.cases()) {
+            csv.append('"').append(row.name().replace("\"", "\"\"")).append('"')
+                    .append(String.format(Locale.ROOT, ",%.6f,%.3f,%.3f,%.6f\n", row.seconds(),
+                            row.stepsPerSecond(), row.imagesPerSecond(),
+                            row.timeVsPlainLora()));
+        }
+        contents.put(FILES.get(1), csv.toString().getBytes(StandardCharsets.UTF_8));
+        return contents;
     }
 
     /** Closes each in turn, all of them even if one fails; then rethrows the first failure. */

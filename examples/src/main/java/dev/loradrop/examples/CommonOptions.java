@@ -7,7 +7,6 @@ import dev.loradrop.core.inject.LoRADropModule;
 import com.google.inject.Guice;
 import com.google.inject.Injector;
 import com.google.inject.util.Modules;
-import java.nio.file.Path;
 import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,8 +15,9 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * The options every working command shares ({@code --backend}, {@code --seed}, {@code --threads},
- * {@code --output}), and the Guice injector they assemble the app with.
+ * The options every working command shares ({@code --backend}, {@code --seed}, {@code --threads}),
+ * and the Guice injector they assemble the app with. Each command declares its own {@code
+ * --output}, since what it writes there, and its default, differ.
  */
 final class CommonOptions {
 
@@ -44,10 +44,6 @@ final class CommonOptions {
                     + " available processors, at most " + MAX_THREADS + ").")
     Integer threads;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "<dir>",
-            description = "Directory for results, charts and the report (created if missing).")
-    Path output;
-
     /** @return the thread count, checked */
     int threads() {
         if (threads == null) {
@@ -58,14 +54,6 @@ final class CommonOptions {
                     "--threads: expected a number from 1 to " + MAX_THREADS + ", got " + threads);
         }
         return threads;
-    }
-
-    /**
-     * @param fallback the command's default directory
-     * @return {@code --output}, or the fallback
-     */
-    Path output(String fallback) {
-        return output != null ? output : Path.of(fallback);
     }
 
     /**

@@ -56,6 +56,11 @@ final class DemoCommand implements Callable<Integer> {
             description = "Directory with the Fashion-MNIST IDX files (plain or .gz).")
     private Path data;
 
+    @Option(names = {"-o", "--output"}, paramLabel = "<dir>", defaultValue = "loradrop-demo",
+            description = "Directory for the results, charts and report; created if missing and"
+                    + " checked before any work (default: ${DEFAULT-VALUE}).")
+    private Path output;
+
     @Option(names = "--quick",
             description = "A shortened demo (small network, little data, 2 epochs): checks that"
                     + " everything works in seconds; its numbers mean nothing.")
@@ -72,7 +77,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         DemoConfig config = (quick ? DemoConfig.quick() : DemoConfig.defaults())
                 .withSeed(common.seed);
-        return run(spec, common, registry, config, data, noProgress, "loradrop-demo");
+        return run(spec, common, registry, config, data, noProgress, output);
     }
 
     /**
@@ -81,10 +86,9 @@ final class DemoCommand implements Callable<Integer> {
      * left as it was (a folder it created is removed).
      */
     static int run(CommandSpec spec, CommonOptions common, Supplier<BackendRegistry> registry,
-                   DemoConfig config, Path data, boolean noProgress, String defaultOutput) {
+                   DemoConfig config, Path data, boolean noProgress, Path output) {
         PrintWriter out = spec.commandLine().getOut();
         int threads = common.threads();
-        Path output = common.output(defaultOutput);
         Injector injector = common.injector(registry); // checks --backend before any work
         List<Path> created = ReportWriter.prepare(output); // and the output folder
         boolean done = false;

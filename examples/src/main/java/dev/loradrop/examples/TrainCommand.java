@@ -77,6 +77,11 @@ final class TrainCommand implements Callable<Integer> {
             description = "Directory with the Fashion-MNIST IDX files (plain or .gz).")
     private Path data;
 
+    @Option(names = {"-o", "--output"}, paramLabel = "<dir>", defaultValue = "loradrop-train",
+            description = "Directory for the results, charts and report; created if missing and"
+                    + " checked before any work (default: ${DEFAULT-VALUE}).")
+    private Path output;
+
     @Option(names = "--quick",
             description = "Pretrain the shortened demo's small network on little data first"
                     + " (as 'demo --quick'): seconds instead of minutes; its numbers mean nothing.")
@@ -117,8 +122,7 @@ final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
-        return DemoCommand.run(spec, common, registry, config, data, noProgress,
-                "loradrop-train");
+        return DemoCommand.run(spec, common, registry, config, data, noProgress, output);
     }
 
     /** @return the largest rank any layer's adapter can have: the largest min(in, out) */

@@ -314,6 +314,48 @@ class DemoCommandTest {
     }
 
     @Test
+    void benchWritesItsTableToTheOutputFolder(@TempDir Path dir) throws IOException {
+        Path output = dir.resolve("new/bench");
+
+        Result result = run("bench", "--steps", "2", "--warmup", "1", "--batch", "4", "-t", "1",
+                "-s", "7", "-o", output.toString());
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out()).contains("| LoRA r=8 (p=0) |")
+                .contains("Wrote bench.json and bench.csv to " + output.toAbsolutePath());
+        try (var files = Files.list(output)) { // and no temporary file is left
+            assertThat(files.map(f -> f.getFileName().toString()))
+                    .containsExactlyInAnyOrder("bench.json", "bench.csv");
+        }
+        JsonNode json = new ObjectMapper().readTree(output.resolve("bench.json").toFile());
+        assertThat(json.get("backend").asText()).isEqualTo("cpu");
+        assertThat(json.get("threads").asInt()).isEqualTo(1);
+        assertThat(json.get("batch").asInt()).isEqualTo(4);
+        assertThat(json.get("warmupSteps").asInt()).isEqualTo(1);
+        assertThat(json.get("timedSteps").asInt()).isEqualTo(2);
+        assertThat(json.get("turns").asInt()).isEqualTo(BenchCommand.ROUNDS);
+        assertThat(json.get("seed").asLong()).isEqualTo(7);
+        assertThat(json.get("cases")).hasSize(6);
+        assertThat(json.at("/cases/0/name").asText()).isEqualTo("dense, all weights trained");
+        assertThat(json.at("/cases/1/name").asText()).isEqualTo("LoRA r=8 (p=0)");
+        assertThat(json.at("/cases/1/timeVsPlainLora").asDouble()).isEqualTo(1.0);
+        for (JsonNode c : json.get("cases")) {
+            assertThat(c.get("seconds").asDouble()).isPositive();
+            assertThat(c.get("imagesPerSecond").asDouble())
+                    .isCloseTo(4 * c.get("stepsPerSecond").asDouble(),
+                            org.assertj.core.api.Assertions.within(1e-6));
+        }
+        List<String> csv = Files.readAllLines(output.resolve("bench.csv"));
+        assertThat(csv).hasSize(7);
+        assertThat(csv.get(0))
+                .isEqualTo("case,seconds,steps_per_second,images_per_second,time_vs_plain_lora");
+        assertThat(csv.get(1)).startsWith("\"dense, all weights trained\",");
+        assertThat(csv.get(2)).startsWith("\"LoRA r=8 (p=0)\",").endsWith(",1.000000");
+        assertThat(csv.subList(1, 7)).allSatisfy(line ->
+                assertThat(line.substring(line.lastIndexOf('"') + 2).split(",")).hasSize(4));
+    }
+
+    @Test
     void infoNamesTheBackendAndTheData() {
         Result result = run("info");
 

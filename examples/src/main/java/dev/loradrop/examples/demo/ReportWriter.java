@@ -51,17 +51,31 @@ public final class ReportWriter {
     }
 
     /**
-     * Makes ready the output directory, before a run: creates it if missing, and checks that it is
-     * a directory in which files can be created, and that no report file in it is a directory (or
-     * anything but a regular file), so that a run does not fail only when its report is written.
+     * Makes ready the output directory of a demo, before a run: {@link #prepare(Path, List)} with
+     * the report's {@link #FILES}.
      *
      * @param dir the output directory
+     * @return the directories it created, outermost first (empty if {@code dir} existed)
+     * @throws UncheckedIOException if the directory is not usable
+     */
+    public static List<Path> prepare(Path dir) {
+        return prepare(dir, FILES);
+    }
+
+    /**
+     * Makes ready an output directory, before a run: creates it if missing, and checks that it is
+     * a directory in which files can be created, and that none of the files to be written is a
+     * directory (or anything but a regular file), so that a run does not fail only when its
+     * results are written.
+     *
+     * @param dir the output directory
+     * @param names the names of the files the run will write in it
      * @return the directories it created, outermost first (empty if {@code dir} existed): {@link
      *     #removeCreated} removes them if the run fails
      * @throws UncheckedIOException if the directory is not usable; its message is one line that
      *     names the path and why
      */
-    public static List<Path> prepare(Path dir) {
+    public static List<Path> prepare(Path dir, List<String> names) {
         List<Path> created = new ArrayList<>();
         try {
             Path existing = dir.toAbsolutePath().normalize();
@@ -77,7 +91,7 @@ public final class ReportWriter {
                 Files.createDirectory(p);
                 created.add(p);
             }
-            checkTargets(dir);
+            checkTargets(dir, names);
             Path probe = dir.resolve(".loradrop-write-test-" + UUID.randomUUID() + ".tmp");
             Files.newOutputStream(probe, StandardOpenOption.CREATE_NEW).close();
             Files.delete(probe);
@@ -120,7 +134,6 @@ public final class ReportWriter {
      */
     public static List<Path> write(DemoResults results, Path dir) {
         Map<String, byte[]> contents = new LinkedHashMap<>();
-        Map<Path, Path> renames = new LinkedHashMap<>();
         try {
             contents.put(FILES.get(0), new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
                     .writeValueAsBytes(results));
@@ -130,9 +143,28 @@ public final class ReportWriter {
             contents.put(FILES.get(3), png(lossCurves(results)));
             contents.put(FILES.get(4), png(accuracyVsP(results)));
             contents.put(FILES.get(5), html(results).getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw failure(dir, describe(e));
+        }
+        return writeFiles(dir, contents);
+    }
 
+    /**
+     * Writes files as a set: each to a temporary file in {@code dir} first, and only when all are
+     * written are they renamed into place. If a file cannot be written, none is replaced or added,
+     * and the temporary files are removed.
+     *
+     * @param dir the output directory; created if missing
+     * @param contents each file's name and bytes, in the order to write them
+     * @return the files written
+     * @throws UncheckedIOException if a file cannot be written; its message is one line that names
+     *     the path and why
+     */
+    public static List<Path> writeFiles(Path dir, Map<String, byte[]> contents) {
+        Map<Path, Path> renames = new LinkedHashMap<>();
+        try {
             Files.createDirectories(dir);
-            checkTargets(dir);
+            checkTargets(dir, List.copyOf(contents.keySet()));
             String suffix = "." + UUID.randomUUID() + ".tmp";
             for (Map.Entry<String, byte[]> e : contents.entrySet()) {
                 Path temporary = dir.resolve("." + e.getKey() + suffix);
@@ -159,9 +191,9 @@ public final class ReportWriter {
         }
     }
 
-    /** Fails if a report file in {@code dir} exists as anything but a regular file. */
-    private static void checkTargets(Path dir) {
-        for (String name : FILES) {
+    /** Fails if one of the named files in {@code dir} exists as anything but a regular file. */
+    private static void checkTargets(Path dir, List<String> names) {
+        for (String name : names) {
             Path target = dir.resolve(name);
             if (Files.isDirectory(target)) {
                 throw failure(dir, target + " is a directory");
@@ -181,7 +213,7 @@ public final class ReportWriter {
     }
 
     private static UncheckedIOException failure(Path dir, String why) {
-        return new UncheckedIOException("cannot write the report to " + dir + ": " + why,
+        return new UncheckedIOException("cannot write the results to " + dir + ": " + why,
                 new IOException(why));
     }
 
