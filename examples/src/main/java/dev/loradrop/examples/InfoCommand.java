@@ -24,7 +24,9 @@ import picocli.CommandLine.Spec;
                 + " the Vector API module (jdk.incubator.vector) is loaded, the backend that would"
                 + " be chosen, and where the demo's Fashion-MNIST data would come from.",
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:success", "1:failure (no backend can be chosen)", "2:usage error"})
+        exitCodeList = {"0:success",
+                        "1:failure (no backend can be chosen, a --data folder that is not there)",
+                        "2:usage error"})
 final class InfoCommand implements Callable<Integer> {
 
     private final Supplier<BackendRegistry> registry;
@@ -37,7 +39,8 @@ final class InfoCommand implements Callable<Integer> {
     private String backend;
 
     @Option(names = "--data", paramLabel = "<dir>",
-            description = "The data directory to report on.")
+            description = "The data directory to report on; it must be a folder that can be"
+                    + " read.")
     private Path data;
 
     InfoCommand(Supplier<BackendRegistry> registry) {
@@ -48,6 +51,9 @@ final class InfoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         BackendRegistry backends = registry.get();
         String id = CommonOptions.checkedBackend(spec.commandLine(), backends, backend);
+        if (data != null) {
+            FashionMnist.checkDirectory(data); // as demo and train would: exit code 1
+        }
         PrintWriter out = spec.commandLine().getOut();
         for (String line : new LoradropCommand.Version().getVersion()) {
             out.println(line);

@@ -119,7 +119,7 @@ class DemoCommandTest {
                 "-o", dir.toString());
 
         assertThat(result.exitCode()).isEqualTo(1);
-        assertThat(result.err()).startsWith("Error: " + missing).contains("not a directory");
+        assertThat(result.err()).startsWith("Error: " + missing).contains("no such directory");
     }
 
     @Test
@@ -363,6 +363,26 @@ class DemoCommandTest {
         assertThat(result.out()).contains("loradrop ").contains("Java ")
                 .contains("Vector API (jdk.incubator.vector): ").contains("backend: cpu")
                 .contains("data: ");
+    }
+
+    @Test
+    void infoWithADataFolderThatIsNotThereIsAOneLineError(@TempDir Path dir) throws IOException {
+        Path missing = dir.resolve("no-such-dir");
+        Path file = Files.writeString(dir.resolve("afile"), "not a folder");
+        for (Path data : List.of(missing, file)) {
+            Result result = run("info", "--data", data.toString());
+
+            assertThat(result.exitCode()).as(result.err()).isEqualTo(1);
+            assertThat(result.err().strip()).as(data.toString()).doesNotContain("\n")
+                    .startsWith("Error: " + data + ": ")
+                    .contains(data.equals(file) ? "not a directory" : "no such directory")
+                    .doesNotContain("Exception");
+            assertThat(result.out()).as(data.toString()).isEmpty();
+        }
+
+        Result ok = run("info", "--data", dir.toString());
+        assertThat(ok.exitCode()).as(ok.err()).isZero();
+        assertThat(ok.out()).contains("data: " + dir.toAbsolutePath() + " (--data)");
     }
 
     @Test

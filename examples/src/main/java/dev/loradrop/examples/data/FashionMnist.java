@@ -91,13 +91,33 @@ public final class FashionMnist {
      * @throws DataException if the directory or a file is missing, truncated or corrupt
      */
     public static FashionMnist load(Path dir, int trainLimit, int testLimit) {
-        Objects.requireNonNull(dir, "dir");
-        if (!Files.isDirectory(dir)) {
-            throw new DataException(dir.toString(), "not a directory; expected the folder of the"
-                    + " Fashion-MNIST IDX files (for example " + DEBIAN_DIR + ")");
-        }
+        checkDirectory(dir);
         return new FashionMnist(split(dir, "train", trainLimit), split(dir, "t10k", testLimit),
                 dir.toAbsolutePath().toString());
+    }
+
+    /**
+     * Checks that a data directory the user named is a directory that can be read; whether it
+     * holds the files is left to {@link #load}.
+     *
+     * @param dir the directory
+     * @throws DataException naming the path, if it does not exist, is not a directory or cannot be
+     *     read
+     */
+    public static void checkDirectory(Path dir) {
+        Objects.requireNonNull(dir, "dir");
+        String expected = "; expected the folder of the Fashion-MNIST IDX files (for example "
+                + DEBIAN_DIR + ")";
+        if (!Files.exists(dir)) {
+            throw new DataException(dir.toString(), "no such directory" + expected);
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new DataException(dir.toString(), "not a directory" + expected);
+        }
+        if (!Files.isReadable(dir) || !Files.isExecutable(dir)) {
+            throw new DataException(dir.toString(), "cannot be read (permission denied)"
+                    + expected);
+        }
     }
 
     /**

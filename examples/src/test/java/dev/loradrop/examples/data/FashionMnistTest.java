@@ -105,7 +105,7 @@ class FashionMnistTest {
 
         assertThatThrownBy(() -> FashionMnist.load(missing, 1, 1))
                 .isInstanceOf(DataException.class)
-                .hasMessageContaining(missing.toString()).hasMessageContaining("not a directory");
+                .hasMessageContaining(missing.toString()).hasMessageContaining("no such directory");
     }
 
     @Test
