@@ -189,18 +189,34 @@ class DemoCommandTest {
     }
 
     @Test
-    void anOutputPathThatIsAFileFailsBeforeAnyWork(@TempDir Path dir) throws IOException {
+    void anOutputFolderThatCannotBeWrittenFailsBeforeAnyWorkInEveryCommand(@TempDir Path dir)
+            throws IOException {
+        // The tests run as root, so permissions stop no write: the output path is a regular file,
+        // or lies under one.
         Path file = Files.writeString(dir.resolve("afile"), "not a folder");
-        for (Path output : List.of(file, file.resolve("sub"))) {
-            Result result = run("train", "--quick", "--no-progress", "-o", output.toString());
+        for (List<String> command : List.of(List.of("demo", "--quick", "--no-progress"),
+                List.of("train", "--quick", "--no-progress"),
+                List.of("bench", "--steps", "1", "--warmup", "0", "--batch", "1"))) {
+            for (Path output : List.of(file, file.resolve("sub"), file.resolve("sub/deeper"))) {
+                List<String> args = new ArrayList<>(command);
+                args.addAll(List.of("-o", output.toString()));
 
-            assertThat(result.exitCode()).as(result.err()).isEqualTo(1);
-            assertThat(result.err().strip()).doesNotContain("\n").startsWith("Error: ")
-                    .contains(file.toString()).contains("not a directory")
-                    .doesNotContain("Exception");
-            assertThat(result.out()).doesNotContain("Data:");
+                Result result = run(args.toArray(String[]::new));
+
+                String what = command.get(0) + " -o " + output;
+                assertThat(result.exitCode()).as(what + ": " + result.err()).isEqualTo(1);
+                assertThat(result.err().strip()).as(what).doesNotContain("\n")
+                        .startsWith("Error: ").contains(output.toString())
+                        .contains(file + " exists and is not a directory")
+                        .doesNotContain("Exception");
+                // Nothing ran: no data loaded, no backend started, no table.
+                assertThat(result.out()).as(what).isEmpty();
+            }
         }
         assertThat(Files.readString(file)).isEqualTo("not a folder");
+        try (var files = Files.list(dir)) {
+            assertThat(files).containsExactly(file);
+        }
     }
 
     @Test
