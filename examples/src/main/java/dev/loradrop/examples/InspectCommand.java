@@ -69,10 +69,10 @@ final class InspectCommand implements Callable<Integer> {
             out.flush();
             return 0;
         } catch (NoSuchFileException e) {
-            err.println("loradrop inspect: " + e.getFile() + ": no such file");
+            err.println("Error: " + e.getFile() + ": no such file");
             return 1;
         } catch (IOException e) {
-            err.println("loradrop inspect: " + e.getMessage());
+            err.println("Error: " + e.getMessage());
             return 1;
         }
     }

@@ -62,8 +62,8 @@ class InspectCommandTest {
         Path file = Files.write(dir.resolve("broken.safetensors"), b.array());
         Result r = run("inspect", file.toString());
         assertThat(r.exitCode()).isEqualTo(1);
-        assertThat(r.err().strip()).doesNotContain("\n")
-                .contains(file.toString(), "tensor 'w'", "byte count: shape [3] of F32 needs 12");
+        assertThat(r.err().strip()).doesNotContain("\n").startsWith("Error: " + file)
+                .contains("tensor 'w'", "byte count: shape [3] of F32 needs 12");
     }
 
     @Test
@@ -82,8 +82,10 @@ class InspectCommandTest {
 
     @Test
     void aMissingFileExitsNonZero() {
-        Result r = run("inspect", dir.resolve("nope.safetensors").toString());
+        Path missing = dir.resolve("nope.safetensors");
+        Result r = run("inspect", missing.toString());
         assertThat(r.exitCode()).isEqualTo(1);
-        assertThat(r.err().strip()).endsWith("nope.safetensors: no such file");
+        // As every command reports a failure (README): "Error: " and what was wrong, one line.
+        assertThat(r.err().strip()).isEqualTo("Error: " + missing + ": no such file");
     }
 }
