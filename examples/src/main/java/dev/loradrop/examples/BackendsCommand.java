@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:a backend would be chosen",
                         "1:no backend can be chosen (none available, or the chosen one is not)",
-                        "2:usage error, or an unknown --backend id"})
+                        "2:usage error, for example an unknown --backend id"})
 final class BackendsCommand implements java.util.concurrent.Callable<Integer> {
 
     private final Supplier<BackendRegistry> registrySupplier;
@@ -61,18 +61,17 @@ final class BackendsCommand implements java.util.concurrent.Callable<Integer> {
             err.println("Error: " + e.getMessage());
             return CommandLine.ExitCode.SOFTWARE;
         }
-        if (backend != null && backend.isBlank()) {
-            err.println("Error: --backend: expected a backend id, got '" + backend + "'");
-            return CommandLine.ExitCode.USAGE;
-        }
+        // A blank or unknown id is a usage error, one line and a pointer to --help, as in the
+        // other commands; the message names the known ids.
+        String id = CommonOptions.checkedBackend(spec.commandLine(), registry, backend);
         if (verbose) {
-            out.print(registry.describe(backend));
+            out.print(registry.describe(id));
             out.println();
         }
         list(registry, out);
         out.println();
         try {
-            BackendSelection selection = registry.select(backend);
+            BackendSelection selection = registry.select(id);
             out.println("Would choose: " + selection.id() + " ("
                     + (selection.reason() == BackendSelection.Reason.EXPLICIT
                             ? "--backend " + selection.id() : selection.detail()) + ")");
@@ -80,7 +79,7 @@ final class BackendsCommand implements java.util.concurrent.Callable<Integer> {
         } catch (IllegalArgumentException e) {
             out.println("Would choose: none");
             err.println("Error: " + e.getMessage());
-            return backend != null ? CommandLine.ExitCode.USAGE : CommandLine.ExitCode.SOFTWARE;
+            return id != null ? CommandLine.ExitCode.USAGE : CommandLine.ExitCode.SOFTWARE;
         } catch (IllegalStateException e) {
             out.println("Would choose: none");
             err.println("Error: " + e.getMessage());

@@ -174,6 +174,22 @@ class LoradropCommandTest {
     }
 
     @Test
+    void backendsUsageErrorsAreOneLineAndAPointerToHelp() {
+        Result unknown = run(fakes(NONE, NONE), "backends", "--backend", "nope");
+        assertThat(unknown.exitCode()).isEqualTo(2);
+        assertThat(unknown.err().strip().split("\\R")).containsExactly(
+                "Error: --backend: Unknown loradrop backend 'nope' (explicit choice); known ids:"
+                        + " fast, off (unavailable), slow",
+                "Try 'loradrop backends --help' for more information.");
+
+        Result blank = run(fakes(NONE, NONE), "backends", "--backend", " ");
+        assertThat(blank.exitCode()).isEqualTo(2);
+        assertThat(blank.err().strip().split("\\R")).containsExactly(
+                "Error: --backend: expected a backend id, got ' '",
+                "Try 'loradrop backends --help' for more information.");
+    }
+
+    @Test
     void unavailableBackendOptionFails() {
         Result result = run(fakes(NONE, NONE), "backends", "-b", "off");
 
