@@ -111,7 +111,7 @@ final class DemoCommand implements Callable<Integer> {
         try (ComputeBackend backend = injector.getInstance(ComputeBackend.class)) {
             out.println("Data: " + mnist.source());
             out.println("Backend: " + backend.id() + ", " + threads + " thread(s)");
-            out.println(config);
+            out.println(config.summary());
             String ranks = effectiveRanks(config);
             if (ranks != null) {
                 out.println("Adapter ranks per layer: " + ranks + " (--rank " + config.rank()

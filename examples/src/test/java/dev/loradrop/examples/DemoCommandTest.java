@@ -133,6 +133,9 @@ class DemoCommandTest {
                         + " most min(in, out) of each layer)")
                 .contains("| LoRA-drop p=0.3 ELEMENT |")
                 .doesNotContain("| LoRA (p=0) |");
+        // The settings line names the one run and its seed, not the demo's empty list of rates.
+        assertThat(result.out()).containsPattern("(?m)^Network 784-32-16-10; pretraining .*"
+                + "; adapters rank 12, alpha .*; runs: LoRA-drop p=0\\.3 ELEMENT; seed \\d+$");
         JsonNode json = new ObjectMapper().readTree(dir.resolve("results.json").toFile());
         assertThat(json.get("runs")).hasSize(1);
         assertThat(json.at("/runs/0/granularity").asText()).isEqualTo("ELEMENT");
@@ -186,6 +189,16 @@ class DemoCommandTest {
         // As train --help says.
         assertThat(TrainCommand.maxRank(DemoConfig.defaults().sizes()))
                 .isEqualTo(256);
+    }
+
+    @Test
+    void theDemoSettingsLineListsEveryRunByItsTableLabel() {
+        assertThat(DemoConfig.defaults().summary()).isEqualTo("Network 784-256-128-10;"
+                + " pretraining 5000 images x 4 epochs (batch 64, lr 0.001); adaptation 300 images"
+                + " x 30 epochs (batch 32, lr 0.002), validation 500, test 2000; adapters rank 8,"
+                + " alpha 16.0; runs: LoRA (p=0), LoRA-drop p=0.1 FEATURE, LoRA-drop p=0.2 FEATURE,"
+                + " LoRA-drop p=0.3 FEATURE, LoRA-drop p=0.2 ELEMENT, LoRA-drop p=0.2 INPUT,"
+                + " LoRA-drop p=0.2 RANK; 3 seeds from 1");
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.loradrop.core.MaskGranularity;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.stream.Collectors;
 
 /**
  * The sizes and settings of the Fashion-MNIST LoRA-drop demo.
@@ -193,6 +194,27 @@ public record DemoConfig(int[] hidden, int pretrainImages, int pretrainEpochs, i
     @Override
     public int hashCode() {
         return toString().hashCode();
+    }
+
+    /**
+     * @return the settings in one line for people, with the runs by their table labels, for
+     *     example {@code Network 784-256-128-10; pretraining 5000 images x 4 epochs (batch 64, lr
+     *     0.001); ...; runs: LoRA-drop p=0.3 INPUT; seed 1}
+     */
+    public String summary() {
+        StringBuilder runs = new StringBuilder();
+        for (Variant v : variants()) {
+            runs.append(runs.length() == 0 ? "" : ", ").append(v.label());
+        }
+        return "Network " + Arrays.stream(sizes()).mapToObj(Integer::toString)
+                .collect(Collectors.joining("-"))
+                + "; pretraining " + pretrainImages + " images x " + pretrainEpochs
+                + " epochs (batch " + pretrainBatch + ", lr " + pretrainLearningRate
+                + "); adaptation " + adaptImages + " images x " + adaptEpochs + " epochs (batch "
+                + adaptBatch + ", lr " + adaptLearningRate + "), validation " + validationImages
+                + ", test " + testImages + "; adapters rank " + rank + ", alpha " + alpha
+                + "; runs: " + runs + "; "
+                + (seeds == 1 ? "seed " + seed : seeds + " seeds from " + seed);
     }
 
     @Override
