@@ -39,8 +39,8 @@ final class CommonOptions {
     static final int MAX_THREADS = 256;
 
     @Option(names = {"-t", "--threads"}, paramLabel = "<n>",
-            description = "Threads: the backend's worker threads, and how many independent"
-                    + " training runs go in parallel; 1 to " + MAX_THREADS + " (default: the"
+            description = "Threads: the backend's worker threads, and for demo and train how"
+                    + " many independent training runs go in parallel; 1 to " + MAX_THREADS + " (default: the"
                     + " available processors, at most " + MAX_THREADS + ").")
     Integer threads;
 
