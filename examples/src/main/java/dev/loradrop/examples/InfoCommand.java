@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
                 + " be chosen, and where the demo's Fashion-MNIST data would come from.",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success",
-                        "1:failure (no backend can be chosen, a --data folder that is not there)",
+                        "1:failure (no backend can be chosen, a --data folder that is not there"
+                                + " or lacks the data files)",
                         "2:usage error"})
 final class InfoCommand implements Callable<Integer> {
 
@@ -40,7 +41,7 @@ final class InfoCommand implements Callable<Integer> {
 
     @Option(names = "--data", paramLabel = "<dir>",
             description = "The data directory to report on; it must be a folder that can be"
-                    + " read.")
+                    + " read and holds the four Fashion-MNIST IDX files (each plain or .gz).")
     private Path data;
 
     InfoCommand(Supplier<BackendRegistry> registry) {
@@ -52,7 +53,7 @@ final class InfoCommand implements Callable<Integer> {
         BackendRegistry backends = registry.get();
         String id = CommonOptions.checkedBackend(spec.commandLine(), backends, backend);
         if (data != null) {
-            FashionMnist.checkDirectory(data); // as demo and train would: exit code 1
+            FashionMnist.checkFiles(data); // as demo and train would: exit code 1
         }
         PrintWriter out = spec.commandLine().getOut();
         for (String line : new LoradropCommand.Version().getVersion()) {

@@ -409,6 +409,17 @@ class DemoCommandTest {
             assertThat(result.out()).as(data.toString()).isEmpty();
         }
 
+        // A folder without the files fails as demo would, naming the first file missing.
+        Result empty = run("info", "--data", dir.toString());
+        assertThat(empty.exitCode()).as(empty.err()).isEqualTo(1);
+        assertThat(empty.err().strip()).doesNotContain("\n")
+                .startsWith("Error: " + dir.resolve("train-images-idx3-ubyte.gz") + ": not found;");
+        assertThat(empty.out()).isEmpty();
+
+        for (String name : List.of("train-images-idx3-ubyte", "train-labels-idx1-ubyte.gz",
+                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte")) {
+            Files.writeString(dir.resolve(name), "");
+        }
         Result ok = run("info", "--data", dir.toString());
         assertThat(ok.exitCode()).as(ok.err()).isZero();
         assertThat(ok.out()).contains("data: " + dir.toAbsolutePath() + " (--data)");

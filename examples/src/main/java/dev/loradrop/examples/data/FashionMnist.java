@@ -167,18 +167,40 @@ public final class FashionMnist {
             }
             return new Source("embedded " + name + ".gz", in);
         }
+        Path file = find(dir, name);
+        try {
+            return new Source(file.toString(), Files.newInputStream(file));
+        } catch (IOException e) {
+            throw new DataException(file.toString(), "cannot be opened: " + e, e);
+        }
+    }
+
+    /** @return {@code name.gz} or else {@code name} in {@code dir}, whichever is a file */
+    private static Path find(Path dir, String name) {
         for (String candidate : new String[] {name + ".gz", name}) {
             Path file = dir.resolve(candidate);
             if (Files.isRegularFile(file)) {
-                try {
-                    return new Source(file.toString(), Files.newInputStream(file));
-                } catch (IOException e) {
-                    throw new DataException(file.toString(), "cannot be opened: " + e, e);
-                }
+                return file;
             }
         }
         throw new DataException(dir.resolve(name + ".gz").toString(), "not found; expected "
                 + name + ".gz or " + name + " in " + dir);
+    }
+
+    /**
+     * Checks, without reading them, that a data directory the user named holds the four files
+     * {@link #load} reads.
+     *
+     * @param dir the directory
+     * @throws DataException naming the path, as {@link #checkDirectory} does, or naming the first
+     *     file missing
+     */
+    public static void checkFiles(Path dir) {
+        checkDirectory(dir);
+        for (String prefix : new String[] {"train", "t10k"}) {
+            find(dir, prefix + "-images-idx3-ubyte");
+            find(dir, prefix + "-labels-idx1-ubyte");
+        }
     }
 
     @Override
