@@ -255,13 +255,29 @@ public final class Checks {
     public static <R> R owned(Tensor<?> t, String name, Class<R> type, ComputeBackend owner) {
         Objects.requireNonNull(t, name);
         R r = ownedBy(t, name, "tensor", type, owner);
+        requireOwned(t, name, owner);
+        return r;
+    }
+
+    /**
+     * The checks of {@link #owned(Tensor, String, Class, ComputeBackend)} but the class, for code
+     * that does not know the backend's tensor class (the default {@link PreparedLinear}).
+     *
+     * @param t the argument
+     * @param name its argument name
+     * @param owner the backend it must belong to
+     * @throws NullPointerException if t is null
+     * @throws IllegalArgumentException if it belongs to another backend
+     * @throws IllegalStateException if it is closed
+     */
+    public static void requireOwned(Tensor<?> t, String name, ComputeBackend owner) {
+        Objects.requireNonNull(t, name);
         if (t.backend() != owner) {
             throw foreign(name, "tensor", owner);
         }
         if (t.isClosed()) {
             throw new IllegalStateException(name + ": tensor is closed");
         }
-        return r;
     }
 
     /**

@@ -59,6 +59,11 @@ final class GemmLinear<T extends Number> implements PreparedLinear<T> {
             throw new IllegalStateException("this prepared linear is closed");
         }
         Checks.linearCall(rows, x, y, in, out);
+        // checked here, not left to gemm, so that the message names x or y rather than gemm's a, c
+        Checks.requireOwned(x, "x", backend);
+        Checks.requireOwned(y, "y", backend);
+        Checks.sameType(weight, "weight", x, "x");
+        Checks.sameType(weight, "weight", y, "y");
         backend.gemm(false, true, rows, out, in, 1.0, x, weight, 0.0, y);
         if (bias != null && rows > 0) {
             backend.addBias(y, bias);
