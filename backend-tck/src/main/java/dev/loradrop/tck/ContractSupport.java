@@ -375,27 +375,80 @@ public abstract class ContractSupport {
     }
 
     /**
-     * Asserts that a call fails with the given exception and leaves a tensor unchanged.
+     * Asserts that a call fails with the given exception, that the exception's message names the
+     * argument at fault (see {@link #namesArgument}), and that the call leaves a tensor unchanged.
      *
      * @param what the call, for the message
      * @param expected the exception type
+     * @param argument the name of the argument at fault, as spelled in the SPI signature (for
+     *     example {@code "dst"}); where more than one argument is at fault or the call leaves it
+     *     open which (mixed types, several negative extents), the names separated by {@code |}, any
+     *     of which may be the one named; null where no argument is at fault (a method of a closed
+     *     tensor itself)
      * @param output the tensor that must be unchanged (or null)
      * @param call the call
      */
     protected static void assertRejected(String what, Class<? extends Throwable> expected,
-                                         Tensor<?> output, ThrowingCallable call) {
+                                         String argument, Tensor<?> output,
+                                         ThrowingCallable call) {
+        assertRejected(what, List.of(expected), argument, output, call);
+    }
+
+    /**
+     * {@link #assertRejected(String, Class, String, Tensor, ThrowingCallable)} where the kit
+     * accepts more than one exception type.
+     *
+     * @param what the call, for the message
+     * @param expected the exception types, any of which may be thrown
+     * @param argument the argument at fault, as there
+     * @param output the tensor that must be unchanged (or null)
+     * @param call the call
+     */
+    protected static void assertRejected(String what, List<Class<? extends Throwable>> expected,
+                                         String argument, Tensor<?> output,
+                                         ThrowingCallable call) {
         double[] before = output == null ? null : output.toDoubleArray();
+        String types = expected.stream().map(Class::getSimpleName)
+                .collect(java.util.stream.Collectors.joining(" or "));
         // catchThrowable, not assertThatThrownBy: the latter fails without the description when
         // nothing is thrown, so the message would not say which call
         Throwable thrown = catchThrowable(call);
-        assertThat(thrown).as("%s must throw %s (it threw nothing)", what,
-                expected.getSimpleName()).isNotNull();
-        assertThat(thrown).as("%s must throw %s", what, expected.getSimpleName())
-                .isInstanceOf(expected);
+        assertThat(thrown).as("%s must throw %s (it threw nothing)", what, types).isNotNull();
+        assertThat(expected.stream().anyMatch(t -> t.isInstance(thrown)))
+                .as("%s must throw %s, but threw %s", what, types, thrown).isTrue();
+        if (argument != null) {
+            String message = thrown.getMessage();
+            boolean named = false;
+            for (String name : argument.split("\\|")) {
+                named |= namesArgument(message, name);
+            }
+            assertThat(named).as("%s threw %s with the message \"%s\", which must begin with the"
+                    + " name of the argument at fault, %s, as spelled in the SPI signature (for"
+                    + " example \"%s: expected ...\", as dev.loradrop.api.spi.Checks writes it)",
+                    what, thrown.getClass().getSimpleName(), message,
+                    argument.replace("|", " or "), argument.split("\\|")[0]).isTrue();
+        }
         if (output != null) {
             assertExactly(what + " failed, so its output must be unchanged", output.toDoubleArray(),
                     before);
         }
+    }
+
+    /**
+     * The SPI's rule for exception messages: the message names the argument at fault by beginning
+     * with its name, spelled as in the signature (case-sensitive), followed by a character that
+     * cannot continue a Java identifier (typically {@code ':'}, as {@link
+     * dev.loradrop.api.spi.Checks} writes {@code "dst: expected 6 elements ..."}), or is the name
+     * alone (as {@code Objects.requireNonNull(dst, "dst")} writes it).
+     *
+     * @param message an exception message, possibly null
+     * @param name an argument name
+     * @return whether the message names that argument
+     */
+    static boolean namesArgument(String message, String name) {
+        return message != null && message.startsWith(name)
+                && (message.length() == name.length()
+                    || !Character.isJavaIdentifierPart(message.charAt(name.length())));
     }
 
     /**

@@ -75,42 +75,51 @@ public abstract class LifecycleContract extends ContractSupport {
         Tensor<T> r = tensor(type, new double[] {3, 1, 4, 1}, 2, 2);
         Tensor<T> bias = tensor(type, new double[] {1, 1}, 2);
         BitMask mask = mask(4);
-        Map<String, ThrowingCallable> uses = new LinkedHashMap<>();
-        uses.put("toFloatArray()", t::toFloatArray);
-        uses.put("toDoubleArray()", t::toDoubleArray);
-        uses.put("read(float[])", () -> be.read(t, 0, new float[4], 0, 4));
-        uses.put("read(double[])", () -> be.read(t, 0, new double[4], 0, 4));
-        uses.put("write(float[])", () -> be.write(t, 0, new float[4], 0, 4));
-        uses.put("write(double[])", () -> be.write(t, 0, new double[4], 0, 4));
-        uses.put("copy from", () -> be.copy(t, 0, o, 0, 4));
-        uses.put("copy to", () -> be.copy(o, 0, t, 0, 4));
-        uses.put("copyOf", () -> be.copyOf(t).close());
-        uses.put("fill", () -> be.fill(t, 1));
-        uses.put("gemm (a)", () -> be.gemm(false, false, 2, 2, 2, 1, t, p, 0, o));
-        uses.put("gemm (b)", () -> be.gemm(false, false, 2, 2, 2, 1, p, t, 0, o));
-        uses.put("gemm (c)", () -> be.gemm(false, false, 2, 2, 2, 1, p, q, 0, t));
-        uses.put("axpby (x)", () -> be.axpby(1, t, 1, o));
-        uses.put("axpby (y)", () -> be.axpby(1, o, 1, t));
-        uses.put("addBias", () -> be.addBias(t, bias));
-        uses.put("columnSums", () -> be.columnSums(t, 0, bias));
-        uses.put("activate", () -> be.activate(Activation.RELU, t, o));
-        uses.put("activationBackward", () -> be.activationBackward(Activation.RELU, p, q, t, o));
-        uses.put("maskedScaleAdd", () -> be.maskedScaleAdd(t, mask, false, 1, 0, o));
-        uses.put("sum", () -> be.sum(t));
-        uses.put("allFinite", () -> be.allFinite(t));
-        uses.put("meanSquaredError", () -> be.meanSquaredError(t, p, o));
-        uses.put("softmaxCrossEntropy", () -> be.softmaxCrossEntropy(2, t, p, o));
-        uses.put("sgdStep", () -> be.sgdStep(o, t, null, 0.1, 0, 0));
-        uses.put("sgdStep (velocity)", () -> be.sgdStep(o, p, t, 0.1, 0.9, 0));
-        uses.put("adamStep", () -> be.adamStep(o, p, t, r, 0.1, 0.9, 0.999, 1e-8, 0, false, 1));
+        // each use, the argument that is the closed tensor (null: a method of the tensor itself)
+        Map<String, Use> uses = new LinkedHashMap<>();
+        uses.put("toFloatArray()", new Use(null, t::toFloatArray));
+        uses.put("toDoubleArray()", new Use(null, t::toDoubleArray));
+        uses.put("read(float[])", new Use("src", () -> be.read(t, 0, new float[4], 0, 4)));
+        uses.put("read(double[])", new Use("src", () -> be.read(t, 0, new double[4], 0, 4)));
+        uses.put("write(float[])", new Use("dst", () -> be.write(t, 0, new float[4], 0, 4)));
+        uses.put("write(double[])", new Use("dst", () -> be.write(t, 0, new double[4], 0, 4)));
+        uses.put("copy from", new Use("src", () -> be.copy(t, 0, o, 0, 4)));
+        uses.put("copy to", new Use("dst", () -> be.copy(o, 0, t, 0, 4)));
+        uses.put("copyOf", new Use("src", () -> be.copyOf(t).close()));
+        uses.put("fill", new Use("t", () -> be.fill(t, 1)));
+        uses.put("gemm (a)", new Use("a", () -> be.gemm(false, false, 2, 2, 2, 1, t, p, 0, o)));
+        uses.put("gemm (b)", new Use("b", () -> be.gemm(false, false, 2, 2, 2, 1, p, t, 0, o)));
+        uses.put("gemm (c)", new Use("c", () -> be.gemm(false, false, 2, 2, 2, 1, p, q, 0, t)));
+        uses.put("axpby (x)", new Use("x", () -> be.axpby(1, t, 1, o)));
+        uses.put("axpby (y)", new Use("y", () -> be.axpby(1, o, 1, t)));
+        uses.put("addBias", new Use("y", () -> be.addBias(t, bias)));
+        uses.put("columnSums", new Use("src", () -> be.columnSums(t, 0, bias)));
+        uses.put("activate", new Use("pre", () -> be.activate(Activation.RELU, t, o)));
+        uses.put("activationBackward",
+                new Use("dOut", () -> be.activationBackward(Activation.RELU, p, q, t, o)));
+        uses.put("maskedScaleAdd", new Use("src", () -> be.maskedScaleAdd(t, mask, false, 1, 0, o)));
+        uses.put("sum", new Use("t", () -> be.sum(t)));
+        uses.put("allFinite", new Use("t", () -> be.allFinite(t)));
+        uses.put("meanSquaredError", new Use("pred", () -> be.meanSquaredError(t, p, o)));
+        uses.put("softmaxCrossEntropy",
+                new Use("logits", () -> be.softmaxCrossEntropy(2, t, p, o)));
+        uses.put("sgdStep", new Use("grad", () -> be.sgdStep(o, t, null, 0.1, 0, 0)));
+        uses.put("sgdStep (velocity)",
+                new Use("velocity", () -> be.sgdStep(o, p, t, 0.1, 0.9, 0)));
+        uses.put("adamStep",
+                new Use("m", () -> be.adamStep(o, p, t, r, 0.1, 0.9, 0.999, 1e-8, 0, false, 1)));
         uses.put("adamStep (param)",
-                () -> be.adamStep(t, p, q, r, 0.1, 0.9, 0.999, 1e-8, 0, true, 1));
-        for (Map.Entry<String, ThrowingCallable> use : uses.entrySet()) {
+                new Use("param", () -> be.adamStep(t, p, q, r, 0.1, 0.9, 0.999, 1e-8, 0, true, 1)));
+        for (Map.Entry<String, Use> use : uses.entrySet()) {
             assertRejected(use.getKey() + " on a closed " + type + " tensor",
-                    IllegalStateException.class, use.getKey().equals("copy to") ? null : o,
-                    use.getValue());
+                    IllegalStateException.class, use.getValue().argument(),
+                    use.getKey().equals("copy to") ? null : o, use.getValue().call());
         }
         assertThat(t.shape()).as("shape() of a closed tensor still answers").containsExactly(2, 2);
+    }
+
+    /** A use of a closed tensor and the argument it passes the tensor as (null: none). */
+    private record Use(String argument, ThrowingCallable call) {
     }
 
     @Test
@@ -121,12 +130,12 @@ public abstract class LifecycleContract extends ContractSupport {
         m.close();
         Tensor<Float> src = tensor(NumericType.FLOAT32, new double[10], 10);
         Tensor<Float> dst = tensor(NumericType.FLOAT32, filled(10, 3), 10);
-        assertRejected("toLongArray() on a closed mask", IllegalStateException.class, null,
+        assertRejected("toLongArray() on a closed mask", IllegalStateException.class, null, null,
                 m::toLongArray);
-        assertRejected("generateMask on a closed mask", IllegalStateException.class, null,
+        assertRejected("generateMask on a closed mask", IllegalStateException.class, "mask", null,
                 () -> be.generateMask(m, 1, 0, 0, 0.5));
-        assertRejected("maskedScaleAdd with a closed mask", IllegalStateException.class, dst,
-                () -> be.maskedScaleAdd(src, m, false, 1, 0, dst));
+        assertRejected("maskedScaleAdd with a closed mask", IllegalStateException.class, "mask",
+                dst, () -> be.maskedScaleAdd(src, m, false, 1, 0, dst));
     }
 
     @Test

@@ -232,7 +232,8 @@ public abstract class MemoryContract extends ContractSupport {
         for (int[] o : overlapping) {
             assertRejected("copy(" + type + " t[" + size + "], " + o[0] + ", t, " + o[1] + ", "
                             + o[2] + ") within one tensor, overlapping ranges",
-                    IllegalArgumentException.class, t, () -> be.copy(t, o[0], t, o[1], o[2]));
+                    IllegalArgumentException.class, "dst|dstOffset|srcOffset|length", t,
+                    () -> be.copy(t, o[0], t, o[1], o[2]));
         }
         // adjacent and disjoint ranges remain allowed
         int[][] allowed = {{0, 10, 10}, {10, 0, 10}, {0, 32, 32}, {32, 0, 32}, {5, 60, 4},

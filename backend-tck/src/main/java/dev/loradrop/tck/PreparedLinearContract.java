@@ -172,35 +172,40 @@ public abstract class PreparedLinearContract extends ContractSupport {
         Tensor<Double> w = tensor(type, random(6, 4 * 3, -1, 1), 4, 3);
         Tensor<Double> x = tensor(type, random(7, 2 * 3, -1, 1), 2, 3);
         Tensor<Double> y = zeros(type, 2, 4);
-        assertThat(assertThrows(() -> backend().prepareLinear(w, null, Activation.RELU, 5, 3)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("weight");
-        assertThat(assertThrows(() -> backend().prepareLinear(w, zeros(type, 3), Activation.RELU,
-                4, 3))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bias");
+        assertRejected("prepareLinear(weight[4 x 3], out=5, in=3)", IllegalArgumentException.class,
+                "weight", null, () -> backend().prepareLinear(w, null, Activation.RELU, 5, 3));
+        assertRejected("prepareLinear(weight[4 x 3], bias[3], out=4, in=3)",
+                IllegalArgumentException.class, "bias", null,
+                () -> backend().prepareLinear(w, zeros(type, 3), Activation.RELU, 4, 3));
+        assertRejected("prepareLinear(weight[4 x 3], out=-4, in=-3)", IllegalArgumentException.class,
+                "out|in", null, () -> backend().prepareLinear(w, null, Activation.RELU, -4, -3));
+        assertRejected("prepareLinear with a null activation", NullPointerException.class,
+                "activation", null, () -> backend().prepareLinear(w, null, null, 4, 3));
         PreparedLinear<Double> linear = backend().prepareLinear(w, null, Activation.RELU, 4, 3);
         try {
-            assertRejected("apply with x of the wrong size", IllegalArgumentException.class, y,
-                    () -> linear.apply(3, x, y));
-            assertRejected("apply with y of the wrong size", IllegalArgumentException.class, null,
+            Tensor<Double> y3 = tensor(type, random(8, 3 * 4, -1, 1), 3, 4);
+            assertRejected("apply(rows=3) with x[2 x 3]", IllegalArgumentException.class, "x", y3,
+                    () -> linear.apply(3, x, y3));
+            assertRejected("apply(rows=2) with y[2 x 5]", IllegalArgumentException.class, "y", null,
                     () -> linear.apply(2, x, zeros(type, 2, 5)));
-            assertRejected("apply with FLOAT32 tensors", IllegalArgumentException.class, null,
+            assertRejected("apply with FLOAT32 tensors", IllegalArgumentException.class, "x|y", null,
                     () -> applyUnchecked(linear, 2, zeros(NumericType.FLOAT32, 2, 3),
                             zeros(NumericType.FLOAT32, 2, 4)));
-            assertRejected("apply with negative rows", IllegalArgumentException.class, y,
+            assertRejected("apply with negative rows", IllegalArgumentException.class, "rows", y,
                     () -> linear.apply(-1, x, y));
+            Tensor<Double> foreign = own(newBackend(kit.config()).upload(new double[6], 2, 3));
+            assertRejected("apply with x of another backend instance",
+                    IllegalArgumentException.class, "x", y, () -> linear.apply(2, foreign, y));
         } finally {
             linear.close();
         }
         linear.close(); // idempotent
-        assertRejected("apply after close", IllegalStateException.class, y,
+        assertRejected("apply after close", IllegalStateException.class, null, y,
                 () -> linear.apply(2, x, y));
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static void applyUnchecked(PreparedLinear linear, int rows, Tensor x, Tensor y) {
         linear.apply(rows, x, y);
-    }
-
-    private static Throwable assertThrows(org.junit.jupiter.api.function.Executable call) {
-        return org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, call);
     }
 }

@@ -8,8 +8,10 @@ import java.util.Objects;
 
 /**
  * Argument checks for {@link ComputeBackend} implementations, with the messages the conformance
- * kit expects: each names the argument, what was expected and what was given. Every check builds
- * its message only when it fails, so calling them on a hot path allocates nothing.
+ * kit expects: each begins with the argument's name as the caller passes it (which must be its
+ * name in the SPI signature), then says what was expected and what was given, for example
+ * {@code "dst: expected 6 elements (the size of src), got 7"}. Every check builds its message only
+ * when it fails, so calling them on a hot path allocates nothing.
  */
 public final class Checks {
 

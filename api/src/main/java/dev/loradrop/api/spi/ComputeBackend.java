@@ -19,10 +19,20 @@ import java.util.Map;
  *       precision; the conformance kit's tolerances allow for either).</li>
  *   <li>All tensors of one call have the same {@link NumericType}, belong to this backend and are
  *       open. Violations throw {@link IllegalArgumentException} (wrong sizes, types or owner) or
- *       {@link IllegalStateException} (closed tensor, closed backend), naming the argument, before
- *       anything is written. Offsets and lengths out of range are {@link IllegalArgumentException}
- *       too, and a null tensor is a {@link NullPointerException} naming the argument. {@code core} checks shapes before it calls a kernel, so these checks
- *       guard against bugs, not user input.</li>
+ *       {@link IllegalStateException} (closed tensor or mask, closed backend) before anything is
+ *       written. Offsets, lengths, extents and other scalar arguments out of range are
+ *       {@link IllegalArgumentException} too, and a null tensor, mask or array is a
+ *       {@link NullPointerException}. {@code core} checks shapes before it calls a kernel, so these
+ *       checks guard against bugs, not user input.</li>
+ *   <li>The message of such an exception names the argument at fault: it begins with the
+ *       argument's name exactly as spelled in the method's signature (case-sensitive), followed by
+ *       a character that cannot continue a Java identifier, as {@link Checks} writes it
+ *       ({@code "dst: expected 6 elements (the size of src), got 7"}), or is the name alone, as
+ *       {@code Objects.requireNonNull(dst, "dst")} writes it. Where sizes disagree, the argument at
+ *       fault is the one whose description below states the constraint ({@code y} of
+ *       {@link #axpby}: "same size as x"); where types are mixed, the tensor whose type differs
+ *       from the others' (either of two); where several arguments are wrong, any of them. Only a
+ *       closed backend, which is no argument, is exempt. The conformance kit checks this.</li>
  *   <li>An output never aliases an input unless the method says it may.</li>
  *   <li>{@code beta == 0} means the old contents of the output are ignored (even NaN), as in
  *       BLAS.</li>

@@ -37,8 +37,9 @@ public interface PreparedLinear<T extends Number> extends AutoCloseable {
      * @param rows rows of x and y, {@code >= 0}
      * @param x input, {@code rows * in} elements, of the backend that made this
      * @param y output, {@code rows * out} elements, overwritten; not {@code x}
-     * @throws IllegalArgumentException naming the argument, for wrong sizes, types or owner
-     * @throws IllegalStateException if this or a tensor is closed
+     * @throws IllegalArgumentException naming the argument ({@code rows}, {@code x} or {@code y},
+     *     as {@link ComputeBackend}'s conventions say), for wrong sizes, types or owner
+     * @throws IllegalStateException if this or a tensor is closed (naming the tensor)
      */
     void apply(int rows, Tensor<T> x, Tensor<T> y);
 

@@ -3,10 +3,12 @@ package dev.loradrop.backend.cpu;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectNestedMethod;
 
+import dev.loradrop.api.Activation;
 import dev.loradrop.api.NumericType;
 import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.Availability;
 import dev.loradrop.api.spi.BackendConfig;
+import dev.loradrop.api.spi.Checks;
 import dev.loradrop.api.spi.ComputeBackend;
 import dev.loradrop.api.spi.ComputeBackendProvider;
 import dev.loradrop.tck.ComputeBackendContractTest;
@@ -162,6 +164,33 @@ class KitCatchesBrokenBackendsTest {
     void copyThatAllowsOverlappingRanges() {
         assertCaught(CopyAllowsOverlap.class, "Memory", "copyWithinOneTensorRejectsOverlap",
                 "overlapping ranges must throw IllegalArgumentException (it threw nothing)");
+    }
+
+    /**
+     * An activationBackward that checks its sizes itself, with a slip: it names the gradient it
+     * writes, dPre, when dOut has the wrong size. It still throws IllegalArgumentException before
+     * it writes anything.
+     */
+    static class MessageNamesTheWrongArgument extends ComputeBackendContractTest {
+        @Override
+        protected ComputeBackendProvider provider() {
+            return new WrappingProvider(b -> new ForwardingBackend(b) {
+                @Override
+                public <T extends Number> void activationBackward(Activation activation,
+                                                                  Tensor<T> pre, Tensor<T> out,
+                                                                  Tensor<T> dOut,
+                                                                  Tensor<T> dPre) {
+                    Checks.requireSameSize(pre, "pre", dOut, "dPre");
+                    super.activationBackward(activation, pre, out, dOut, dPre);
+                }
+            });
+        }
+    }
+
+    @Test
+    void errorMessageThatNamesTheWrongArgument() {
+        assertCaught(MessageNamesTheWrongArgument.class, "BadInput", "elementwise",
+                "which must begin with the name of the argument at fault, dOut");
     }
 
     /** A provider whose probe wrongly says unavailable: every test that needs a backend skips. */
