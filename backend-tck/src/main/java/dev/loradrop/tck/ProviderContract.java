@@ -3,7 +3,6 @@ package dev.loradrop.tck;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 
-import dev.loradrop.api.BitMask;
 import dev.loradrop.api.NumericType;
 import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.Availability;
@@ -14,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import org.junit.jupiter.api.DisplayName;
@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Provider contract: registration for {@link ServiceLoader} (found by id, same class as the
  * instance under test), a probe that never throws, lower-case ids, creation with default and
- * single-thread configurations, and results that do not depend on the thread count.
+ * single-thread configurations, and results of every SPI method ({@link SpiWorkload}) that do not
+ * depend on the thread count.
  */
 public abstract class ProviderContract extends ContractSupport {
 
@@ -140,49 +141,39 @@ public abstract class ProviderContract extends ContractSupport {
     }
 
     @Test
-    @DisplayName("GEMM, column sums and masks do not depend on the thread count (bit for bit)")
+    @DisplayName("every SPI method gives the same bits with 1, 3 and the default number of threads")
     void resultsDoNotDependOnThreads() {
-        List<BackendConfig> configs = List.of(BackendConfig.defaults().withThreads(1),
-                BackendConfig.defaults().withThreads(3), BackendConfig.defaults());
-        int m = 257;
-        int n = 200;
-        int k = 301;
-        double[] a = random(11, m * k, -1, 1);
-        double[] b = random(12, k * n, -1, 1);
-        int maskSize = 1 << 20;
-        List<double[]> gemm32 = new ArrayList<>();
-        List<double[]> gemm64 = new ArrayList<>();
-        List<double[]> sums = new ArrayList<>();
-        List<long[]> masks = new ArrayList<>();
+        BackendConfig base = kit.config();
+        List<BackendConfig> configs = List.of(base.withThreads(1), base.withThreads(3),
+                base.threads() == 1 || base.threads() == 3 ? base.withThreads(0) : base);
+        for (NumericType<?> type : TYPES) {
+            threadCountCase(type, configs);
+        }
+    }
+
+    /**
+     * Runs the {@link SpiWorkload} on one backend per configuration, at sizes past the point
+     * where a backend would split work between threads (masks of 2^17 bits, 100 000-element
+     * tensors, a GEMM of 2.6e7 multiply-adds), and compares the results with the first
+     * configuration's bit for bit.
+     */
+    private <T extends Number> void threadCountCase(NumericType<T> type,
+                                                    List<BackendConfig> configs) {
+        int m = 512;
+        int n = 257;
+        int k = 200;
+        List<Map<String, double[]>> results = new ArrayList<>();
         for (BackendConfig config : configs) {
             ComputeBackend be = newBackend(config);
-            try (Tensor<Float> a32 = be.upload(NumericType.FLOAT32, a, m, k);
-                 Tensor<Float> b32 = be.upload(NumericType.FLOAT32, b, n, k);
-                 Tensor<Float> c32 = be.allocate(NumericType.FLOAT32, m, n);
-                 Tensor<Double> a64 = be.upload(a, k, m);
-                 Tensor<Double> b64 = be.upload(b, k, n);
-                 Tensor<Double> c64 = be.allocate(NumericType.FLOAT64, m, n);
-                 Tensor<Float> s32 = be.allocate(NumericType.FLOAT32, k);
-                 BitMask mask = be.allocateMask(maskSize)) {
-                be.gemm(false, true, m, n, k, 1.0, a32, b32, 0.0, c32);
-                be.gemm(true, false, m, n, k, 0.5, a64, b64, 0.0, c64);
-                be.columnSums(a32, 0.0, s32);
-                be.generateMask(mask, 0x5EEDL, 3, 17, 0.3);
-                gemm32.add(c32.toDoubleArray());
-                gemm64.add(c64.toDoubleArray());
-                sums.add(s32.toDoubleArray());
-                masks.add(mask.toLongArray());
+            try (SpiWorkload.Shared<T> shared = SpiWorkload.upload(be, type, m, n, k)) {
+                results.add(SpiWorkload.run(be, type, shared, 0));
             }
         }
         for (int i = 1; i < configs.size(); i++) {
-            String vs = " with " + configs.get(i) + " vs " + configs.get(0);
-            assertExactly("gemm(false, true, m=" + m + ", n=" + n + ", k=" + k + ") FLOAT32" + vs,
-                    gemm32.get(i), gemm32.get(0));
-            assertExactly("gemm(true, false, m=" + m + ", n=" + n + ", k=" + k + ") FLOAT64" + vs,
-                    gemm64.get(i), gemm64.get(0));
-            assertExactly("columnSums(" + m + " x " + k + ") FLOAT32" + vs, sums.get(i), sums.get(0));
-            assertThat(masks.get(i)).as("generateMask(size=%d)%s", maskSize, vs)
-                    .isEqualTo(masks.get(0));
+            String diff = SpiWorkload.difference(results.get(i), results.get(0));
+            assertThat(diff).as("%s: every SPI method (m=%d, n=%d, k=%d) with %s vs %s: results"
+                    + " must not depend on the number of threads", label(type), m, n, k,
+                    configs.get(i), configs.get(0)).isNull();
         }
     }
 }

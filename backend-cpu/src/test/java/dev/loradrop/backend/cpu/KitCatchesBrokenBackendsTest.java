@@ -13,6 +13,7 @@ import dev.loradrop.api.spi.ComputeBackend;
 import dev.loradrop.api.spi.ComputeBackendProvider;
 import dev.loradrop.tck.ComputeBackendContractTest;
 import java.util.List;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.platform.launcher.Launcher;
@@ -35,9 +36,14 @@ class KitCatchesBrokenBackendsTest {
     /** A provider of the CPU backend behind a wrapper. */
     static class WrappingProvider implements ComputeBackendProvider {
         private final CpuBackendProvider cpu = new CpuBackendProvider();
-        private final Function<ComputeBackend, ComputeBackend> wrap;
+        private final BiFunction<ComputeBackend, BackendConfig, ComputeBackend> wrap;
 
         WrappingProvider(Function<ComputeBackend, ComputeBackend> wrap) {
+            this((backend, config) -> wrap.apply(backend));
+        }
+
+        /** For a wrapper that depends on the configuration the backend was made with. */
+        WrappingProvider(BiFunction<ComputeBackend, BackendConfig, ComputeBackend> wrap) {
             this.wrap = wrap;
         }
 
@@ -58,7 +64,7 @@ class KitCatchesBrokenBackendsTest {
 
         @Override
         public ComputeBackend create(BackendConfig config) {
-            return wrap.apply(cpu.create(config));
+            return wrap.apply(cpu.create(config), config);
         }
     }
 
@@ -191,6 +197,42 @@ class KitCatchesBrokenBackendsTest {
     void errorMessageThatNamesTheWrongArgument() {
         assertCaught(MessageNamesTheWrongArgument.class, "BadInput", "elementwise",
                 "which must begin with the name of the argument at fault, dOut");
+    }
+
+    /**
+     * A sum that adds one partial sum per thread, as a parallel reduction does: within the
+     * tolerance, and the same on every call, but its rounding depends on the thread count.
+     */
+    static class SumDependsOnThreadCount extends ComputeBackendContractTest {
+        @Override
+        protected ComputeBackendProvider provider() {
+            return new WrappingProvider((b, config) -> new ForwardingBackend(b) {
+                private final int parts = config.threads() == 0
+                        ? Runtime.getRuntime().availableProcessors() : config.threads();
+
+                @Override
+                public double sum(Tensor<?> t) {
+                    super.sum(t); // checks t
+                    double[] x = t.toDoubleArray();
+                    double total = 0;
+                    for (int part = 0; part < parts; part++) {
+                        double partial = 0;
+                        for (int i = WorkerPool.start(part, x.length, parts);
+                             i < WorkerPool.start(part + 1, x.length, parts); i++) {
+                            partial += x[i];
+                        }
+                        total += partial;
+                    }
+                    return total;
+                }
+            });
+        }
+    }
+
+    @Test
+    void sumThatDependsOnTheThreadCount() {
+        assertCaught(SumDependsOnThreadCount.class, "Provider", "resultsDoNotDependOnThreads",
+                "sum, allFinite: element [0]");
     }
 
     /** A provider whose probe wrongly says unavailable: every test that needs a backend skips. */
