@@ -18,8 +18,10 @@ import org.junit.jupiter.api.Test;
  * where allowed), maskedScaleAdd (null mask, broadcast and per-element masks, beta 0/1/0.5, in place
  * when beta is 0), sum (accumulated in double) and allFinite.
  *
- * <p>Activation tolerance: {@code c * eps * 8 * (1 + |x| + |f(x)|)} (and {@code |dOut| * (1 + |x| +
- * |f'(x)|)} for the derivative), which allows ulp-level error of the transcendental functions.
+ * <p>Activation tolerance: {@code c * eps * 8 * (|f(x)| + |x f'(x)|)}, plus for GELU
+ * {@code c * eps * 8 * 0.5 |x| (1 + |tanh u|)} (see {@link #activationScale}), plus the smallest
+ * normal: relative to the result, with room for ulp-level error of the transcendental functions.
+ * For the derivative {@code c * eps * 8 * |dOut| * (1 + |x| + |f'(x)|)}.
  */
 public abstract class ElementwiseContract extends ContractSupport {
 
@@ -137,7 +139,7 @@ public abstract class ElementwiseContract extends ContractSupport {
     /** Inputs for activations: random in [-6, 6] plus special points. */
     private static double[] activationInputs(int n, long seed) {
         double[] special = {0.0, -0.0, 1e-3, -1e-3, 0.5, -0.5, 3, -3, 20, -20, 50, -50, 1e-30,
-            -1e-30};
+            -1e-30, 12, -12, 100, -100, 1e-6, -1e-6};
         double[] x = random(seed, n, -6, 6);
         System.arraycopy(special, 0, x, 0, Math.min(n, special.length));
         return x;
@@ -166,13 +168,41 @@ public abstract class ElementwiseContract extends ContractSupport {
         double[] scale = new double[n];
         for (int i = 0; i < n; i++) {
             expected[i] = act.apply(x[i]);
-            scale[i] = 1 + Math.abs(x[i]) + Math.abs(expected[i]);
+            scale[i] = activationScale(act, x[i]);
         }
         assertClose("activate(" + act + ", pre[" + n + "], out" + (inPlace ? " = pre)" : ")"), type,
                 out.toDoubleArray(), expected, scale, 8, 0);
         if (!inPlace) {
             assertExactly("activate must not change pre", pre.toDoubleArray(), x);
         }
+    }
+
+    /**
+     * The scale of {@code activate}'s tolerance at {@code x}: relative to the reference, so that
+     * a result near 0 must be near 0 relative to its own size (a sigmoid that returns 0 at
+     * {@code x = -20}, where the reference is 2e-9, fails); only where the result underflows does
+     * the absolute floor of {@link #tolerance} (the smallest normal) decide. The terms:
+     * <ul>
+     *   <li>{@code |f(x)|}: the rounding of the result itself;</li>
+     *   <li>{@code |x f'(x)|}: the change of {@code f} when an implementation rounds its argument
+     *       relatively, as {@code exp(-x)} computed as {@code exp2(-x log2 e)} does;</li>
+     *   <li>GELU only, {@code 0.5 |x| (1 + |tanh u|)}: the magnitude of the terms of
+     *       {@code 1 + tanh(u)} in its formula {@code 0.5 x (1 + tanh u)}, which cancel for
+     *       {@code x << 0} when the formula is computed as written (in float, GELU(-6) = -5.6e-13
+     *       comes out as 0); {@code 0.5 |x| |tanh u|} is {@code |f(x) - 0.5 x|}.</li>
+     * </ul>
+     *
+     * @param f the activation
+     * @param x its argument
+     * @return the scale, in the units of {@link #tolerance}'s {@code scale}
+     */
+    static double activationScale(Activation f, double x) {
+        double y = f.apply(x);
+        double scale = Math.abs(y) + Math.abs(x * f.derivative(x));
+        if (f == Activation.GELU) {
+            scale += 0.5 * Math.abs(x) + Math.abs(y - 0.5 * x);
+        }
+        return scale;
     }
 
     @Test

@@ -235,6 +235,39 @@ class KitCatchesBrokenBackendsTest {
                 "sum, allFinite: element [0]");
     }
 
+    /**
+     * A FLOAT32 sigmoid that returns 0 below -10 (where the reference is below 4.6e-5), as if it
+     * underflowed there. (In FLOAT64 the old absolute tolerance caught it already.)
+     */
+    static class SigmoidFlushesToZero extends ComputeBackendContractTest {
+        @Override
+        protected ComputeBackendProvider provider() {
+            return new WrappingProvider(b -> new ForwardingBackend(b) {
+                @Override
+                public <T extends Number> void activate(Activation activation, Tensor<T> pre,
+                                                        Tensor<T> out) {
+                    boolean flush = activation == Activation.SIGMOID
+                            && pre.type() == NumericType.FLOAT32;
+                    double[] x = flush ? pre.toDoubleArray() : null; // before out = pre changes
+                    super.activate(activation, pre, out);
+                    if (flush) {
+                        double[] y = out.toDoubleArray();
+                        for (int i = 0; i < x.length; i++) {
+                            y[i] = x[i] < -10 ? 0 : y[i];
+                        }
+                        delegate.write(out, 0, y, 0, y.length);
+                    }
+                }
+            });
+        }
+    }
+
+    @Test
+    void sigmoidThatFlushesSmallResultsToZero() {
+        assertCaught(SigmoidFlushesToZero.class, "Elementwise", "activate",
+                "activate(SIGMOID, pre[");
+    }
+
     /** A provider whose probe wrongly says unavailable: every test that needs a backend skips. */
     static class ProbeSaysUnavailable extends ComputeBackendContractTest {
         @Override
