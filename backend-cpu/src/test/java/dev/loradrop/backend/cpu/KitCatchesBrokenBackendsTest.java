@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectNestedMethod;
 
 import dev.loradrop.api.Activation;
+import dev.loradrop.api.BitMask;
 import dev.loradrop.api.NumericType;
 import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.Availability;
@@ -12,7 +13,10 @@ import dev.loradrop.api.spi.Checks;
 import dev.loradrop.api.spi.ComputeBackend;
 import dev.loradrop.api.spi.ComputeBackendProvider;
 import dev.loradrop.tck.ComputeBackendContractTest;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
@@ -308,6 +312,51 @@ class KitCatchesBrokenBackendsTest {
      * Runs one kit test against the unbroken wrapper (it must pass) and against the broken
      * backend (it must fail, with a message containing {@code messagePart}).
      */
+    /**
+     * A backend that keeps what it derived from a mask's first generation (as a cached 0/1 vector
+     * that is never refreshed would): maskedScaleAdd applies those bits after the mask is
+     * regenerated.
+     */
+    static class MaskAppliedWithItsFirstBits extends ComputeBackendContractTest {
+        @Override
+        protected ComputeBackendProvider provider() {
+            return new WrappingProvider(b -> new ForwardingBackend(b) {
+                /** The arguments of each mask's first generateMask. */
+                private final Map<BitMask, Object[]> first =
+                        Collections.synchronizedMap(new IdentityHashMap<>());
+
+                @Override
+                public void generateMask(BitMask mask, long seed, int stream, int step,
+                                         double dropoutRate) {
+                    super.generateMask(mask, seed, stream, step, dropoutRate);
+                    first.putIfAbsent(mask, new Object[] {seed, stream, step, dropoutRate});
+                }
+
+                @Override
+                public <T extends Number> void maskedScaleAdd(Tensor<T> src, BitMask mask,
+                                                              boolean broadcastRows, double scale,
+                                                              double beta, Tensor<T> dst) {
+                    Object[] g = mask == null ? null : first.get(mask);
+                    if (g == null) {
+                        super.maskedScaleAdd(src, mask, broadcastRows, scale, beta, dst);
+                        return;
+                    }
+                    try (BitMask stale = delegate.allocateMask(mask.size())) {
+                        delegate.generateMask(stale, (long) g[0], (int) g[1], (int) g[2],
+                                (double) g[3]);
+                        super.maskedScaleAdd(src, stale, broadcastRows, scale, beta, dst);
+                    }
+                }
+            });
+        }
+    }
+
+    @Test
+    void maskAppliedWithTheBitsOfItsFirstGeneration() {
+        assertCaught(MaskAppliedWithItsFirstBits.class, "Masks", "maskedScaleAddSeesRegeneratedBits",
+                "after generateMask(step=1)");
+    }
+
     private static void assertCaught(Class<? extends ComputeBackendContractTest> broken,
                                      String group, String method, String messagePart) {
         TestExecutionSummary ok = run(Unbroken.class, group, method);
