@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Concurrency contract: calls on distinct output tensors may run at once from many threads (the
  * SPI's promise that compiled inference and data-parallel training rely on). Eight threads share
- * read-only inputs (A, W, a bias, a loss target) and each runs, 40 times, the {@link SpiWorkload}:
+ * read-only inputs (A, W, a bias, a loss target, a mask they are the first to apply) and each
+ * runs, 40 times, the {@link SpiWorkload}:
  * every method of the SPI on its own tensors and masks, then reads and closes everything. Every
  * tensor, mask and scalar result must equal, bit for bit, the same workload run on one thread, the
  * shared inputs must be unchanged, and {@code liveAllocations()} must return to its start.
@@ -43,12 +44,15 @@ public abstract class ConcurrencyContract extends ContractSupport {
 
     private <T extends Number> void run(NumericType<T> type) throws Exception {
         ComputeBackend b = backend();
-        SpiWorkload.Shared<T> shared = own(SpiWorkload.upload(b, type, 13, 31, 64));
-        double[][] sharedBefore = shared.snapshot();
+        // The one-thread results come from an identical copy of the shared inputs, so that the
+        // threads are the first to apply the shared mask after its generation.
+        SpiWorkload.Shared<T> reference = own(SpiWorkload.upload(b, type, 13, 31, 64));
         List<Map<String, double[]>> expected = new ArrayList<>();
         for (int t = 0; t < THREADS; t++) {
-            expected.add(SpiWorkload.run(b, type, shared, t));
+            expected.add(SpiWorkload.run(b, type, reference, t));
         }
+        SpiWorkload.Shared<T> shared = own(SpiWorkload.upload(b, type, 13, 31, 64));
+        double[][] sharedBefore = shared.snapshot();
         ExecutorService pool = Executors.newFixedThreadPool(THREADS);
         try {
             CountDownLatch start = new CountDownLatch(1);

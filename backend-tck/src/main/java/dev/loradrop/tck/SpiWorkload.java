@@ -22,10 +22,10 @@ import java.util.Map;
  * transposed), {@code prepareLinear} and {@code apply} (with and without bias), {@code axpby},
  * {@code addBias}, {@code columnSums}, {@code activate} (every activation, and in place) and
  * {@code activationBackward} (every activation, and with {@code dPre = dOut}),
- * {@code generateMask}, {@code maskedScaleAdd} (per element, broadcast, null mask in place),
- * {@code sum}, {@code allFinite}, {@code meanSquaredError} and {@code softmaxCrossEntropy} (with and
- * without gradient), {@code sgdStep} (with and without velocity), {@code adamStep} (Adam and
- * AdamW) and {@code liveAllocations}. The results must not depend on anything but the inputs: the
+ * {@code generateMask}, {@code maskedScaleAdd} (per element, broadcast, null mask in place, the
+ * shared mask), {@code sum}, {@code allFinite}, {@code meanSquaredError} and
+ * {@code softmaxCrossEntropy} (with and without gradient), {@code sgdStep} (with and without
+ * velocity), {@code adamStep} (Adam and AdamW) and {@code liveAllocations}. The results must not depend on anything but the inputs: the
  * concurrency contract runs it on many threads at once, the provider contract on backends with
  * different thread counts, and both compare the results bit for bit with a reference run.
  *
@@ -33,6 +33,9 @@ import java.util.Map;
  * {@code k}, the optimisers work on {@code n x k}.
  */
 final class SpiWorkload {
+
+    /** Bits of the shared mask: enough that applying it first takes a backend a while. */
+    static final int SHARED_MASK_BITS = 1 << 16;
 
     private SpiWorkload() {
     }
@@ -46,9 +49,15 @@ final class SpiWorkload {
         final Tensor<T> w;
         final Tensor<T> bias;
         final Tensor<T> target;
+        /**
+         * A mask of {@link #SHARED_MASK_BITS} bits, generated once and then only applied, first
+         * thing in {@link #run}: a backend that derives something from the bits on first use
+         * meets concurrent first uses.
+         */
+        final BitMask mask;
 
         private Shared(int m, int n, int k, Tensor<T> a, Tensor<T> w, Tensor<T> bias,
-                       Tensor<T> target) {
+                       Tensor<T> target, BitMask mask) {
             this.m = m;
             this.n = n;
             this.k = k;
@@ -56,12 +65,13 @@ final class SpiWorkload {
             this.w = w;
             this.bias = bias;
             this.target = target;
+            this.mask = mask;
         }
 
         /** @return the shared inputs on the host, to check afterwards that nobody wrote them */
         double[][] snapshot() {
             return new double[][] {a.toDoubleArray(), w.toDoubleArray(), bias.toDoubleArray(),
-                target.toDoubleArray()};
+                target.toDoubleArray(), toDoubles(mask.toLongArray())};
         }
 
         /** Asserts that the shared inputs still hold {@code before}, a {@link #snapshot()}. */
@@ -74,6 +84,8 @@ final class SpiWorkload {
                     bias.toDoubleArray(), before[2]);
             ContractSupport.assertExactly("shared loss target after the threads read it",
                     target.toDoubleArray(), before[3]);
+            ContractSupport.assertExactly("shared mask's bits after the threads applied it",
+                    toDoubles(mask.toLongArray()), before[4]);
         }
 
         @Override
@@ -82,12 +94,14 @@ final class SpiWorkload {
             w.close();
             bias.close();
             target.close();
+            mask.close();
         }
     }
 
     /**
-     * Uploads the shared inputs: A {@code [m, k]}, W {@code [n, k]}, a bias {@code [n]} and a
-     * soft loss target {@code [m, n]}.
+     * Uploads the shared inputs: A {@code [m, k]}, W {@code [n, k]}, a bias {@code [n]}, a soft
+     * loss target {@code [m, n]} and a mask of {@link #SHARED_MASK_BITS} bits; the same each
+     * call.
      *
      * @param b the backend
      * @param type element type
@@ -112,7 +126,9 @@ final class SpiWorkload {
             Tensor<T> w = keep(open, b.upload(type, ContractSupport.random(2, n * k, -1, 1), n, k));
             Tensor<T> bias = keep(open, b.upload(type, ContractSupport.random(3, n, -1, 1), n));
             Tensor<T> t = keep(open, b.upload(type, target, m, n));
-            return new Shared<>(m, n, k, a, w, bias, t);
+            BitMask mask = keep(open, b.allocateMask(SHARED_MASK_BITS));
+            b.generateMask(mask, 9, 1, 2, 0.3);
+            return new Shared<>(m, n, k, a, w, bias, t, mask);
         } catch (RuntimeException | Error e) {
             closeAll(open);
             throw e;
@@ -143,6 +159,12 @@ final class SpiWorkload {
             Results<T> out = new Results<>(b, keep(open,
                     b.allocate(type, (18 + 2 * acts) * mn + 8 * n * k + 8 * n + 64)));
             long seed = 100L * (variant + 1);
+            // first, and after cheap calls only, so that concurrent runs apply the shared mask at
+            // about the same moment
+            Tensor<T> masked = keep(open, b.allocate(type, SHARED_MASK_BITS));
+            b.fill(masked, 1.5 + variant);
+            b.maskedScaleAdd(masked, s.mask, false, 1.0, 0.0, masked);
+            out.host("maskedScaleAdd(shared mask, in place)", masked.toDoubleArray());
             // memory
             Tensor<T> c = keep(open, b.allocate(type, m, n));
             Tensor<Float> f32 = keep(open, b.upload(ContractSupport.narrow(

@@ -41,9 +41,10 @@ import java.util.Map;
  * <h2>Threads</h2>
  * Calls on <em>distinct</em> tensors and masks may run concurrently from many threads: allocation,
  * upload, read, write, release and every kernel whose outputs no other running call reads or
- * writes. Several calls may read the same tensor at once (for example the shared weights of a
- * compiled inference function). Each call's results must be exactly those it would give run alone.
- * Calls that write a tensor another running call reads or writes need the caller's
+ * writes. Several calls may read the same tensor or mask at once (for example the shared weights
+ * of a compiled inference function), also the first calls to read a mask after its generation.
+ * Each call's results must be exactly those it would give run alone.
+ * Calls that write a tensor or mask another running call reads or writes need the caller's
  * synchronisation, and {@link #close()} must not overlap other calls. A backend may use worker
  * threads internally; results must not depend on the number of threads. The conformance kit
  * checks this with several threads sharing read-only inputs.

@@ -42,66 +42,69 @@ final class Nd4jBitMask extends Nd4jResource implements BitMask {
     }
 
     /** Marks the keep vectors stale after the words changed. */
-    void changed() {
+    synchronized void changed() {
         floatCurrent = false;
         doubleCurrent = false;
     }
 
     /**
+     * Synchronised: calls that only read a mask may run at once (the SPI's threads rule), and the
+     * first of them after a generation fills the vector.
+     *
      * @param type FLOAT or DOUBLE
      * @return the keep vector ({@code [size]}, 1 for kept, 0 for dropped) in that type; owned by
      *     the mask
      */
-    INDArray keep(DataType type) {
-        if (type == DataType.FLOAT) {
-            if (keepFloat == null) {
-                keepFloat = allocate(DataType.FLOAT);
+    synchronized INDArray keep(DataType type) {
+        boolean isFloat = type == DataType.FLOAT;
+        INDArray keep = isFloat ? keepFloat : keepDouble;
+        if (keep == null) {
+            keep = Nd4jArrays.outsideWorkspace(() -> Nd4j.createUninitialized(type, size));
+            if (isFloat) {
+                keepFloat = keep;
                 floatChunk = new float[Math.min(size, CHUNK)];
+            } else {
+                keepDouble = keep;
+                doubleChunk = new double[Math.min(size, CHUNK)];
             }
-            if (!floatCurrent) {
-                Nd4jArrays.inWindows(keepFloat, size, 0, size, 0, size, Nd4jArrays.WINDOW_BYTES,
-                        (w, done, n) -> {
-                            FloatBuffer to = w.asFloatBuffer();
-                            for (int from = done, end = done + n; from < end; from += CHUNK) {
-                                int m = Math.min(CHUNK, end - from);
-                                for (int i = 0; i < m; i++) {
-                                    floatChunk[i] = bit(from + i);
-                                }
-                                to.put(floatChunk, 0, m);
-                            }
-                        });
-                floatCurrent = true;
-            }
-            return keepFloat;
         }
-        if (keepDouble == null) {
-            keepDouble = allocate(DataType.DOUBLE);
-            doubleChunk = new double[Math.min(size, CHUNK)];
+        if (isFloat ? floatCurrent : doubleCurrent) {
+            return keep;
         }
-        if (!doubleCurrent) {
-            Nd4jArrays.inWindows(keepDouble, size, 0, size, 0, size, Nd4jArrays.WINDOW_BYTES,
-                    (w, done, n) -> {
-                        DoubleBuffer to = w.asDoubleBuffer();
-                        for (int from = done, end = done + n; from < end; from += CHUNK) {
-                            int m = Math.min(CHUNK, end - from);
-                            for (int i = 0; i < m; i++) {
-                                doubleChunk[i] = bit(from + i);
+        // One native window per GiB, not per chunk: each window is a few objects on the heap.
+        Nd4jArrays.inWindows(keep, size, 0, size, 0, size, Nd4jArrays.WINDOW_BYTES,
+                (w, done, n) -> {
+                    FloatBuffer f = isFloat ? w.asFloatBuffer() : null;
+                    DoubleBuffer d = isFloat ? null : w.asDoubleBuffer();
+                    for (int put = 0; put < n; ) {       // put + m <= n: no int overflow
+                        int m = Math.min(CHUNK, n - put);
+                        int first = done + put;
+                        for (int i = 0; i < m; i++) {
+                            if (isFloat) {
+                                floatChunk[i] = bit(first + i);
+                            } else {
+                                doubleChunk[i] = bit(first + i);
                             }
-                            to.put(doubleChunk, 0, m);
                         }
-                    });
+                        if (isFloat) {
+                            f.put(floatChunk, 0, m);
+                        } else {
+                            d.put(doubleChunk, 0, m);
+                        }
+                        put += m;
+                    }
+                });
+        if (isFloat) {
+            floatCurrent = true;
+        } else {
             doubleCurrent = true;
         }
-        return keepDouble;
+        return keep;
     }
 
     /** @return 1 if element {@code i} is kept, else 0 */
     private int bit(int i) {
         return (int) (words[i >>> 6] >>> i) & 1;
-    }
-
-    private INDArray allocate(DataType type) {
-        return Nd4jArrays.outsideWorkspace(() -> Nd4j.createUninitialized(type, size));
     }
 
     @Override
