@@ -274,7 +274,12 @@ public final class Checks {
      */
     public static void requireOwned(Tensor<?> t, String name, ComputeBackend owner) {
         Objects.requireNonNull(t, name);
-        if (t.backend() != owner) {
+        ComputeBackend actual = t.backend();
+        if (actual != owner) {
+            if (!actual.id().equals(owner.id())) {
+                throw new IllegalArgumentException(name + ": expected a tensor of backend '"
+                        + owner.id() + "', got one of backend '" + actual.id() + "'");
+            }
             throw foreign(name, "tensor", owner);
         }
         if (t.isClosed()) {

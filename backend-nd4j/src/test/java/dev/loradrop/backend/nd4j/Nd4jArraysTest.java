@@ -3,6 +3,7 @@ package dev.loradrop.backend.nd4j;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.loradrop.api.Activation;
 import dev.loradrop.api.NumericType;
 import dev.loradrop.api.Tensor;
 import dev.loradrop.api.spi.BackendConfig;
@@ -117,6 +118,19 @@ class Nd4jArraysTest {
         }
         assertThatThrownBy(() -> Nd4jArrays.wrap(backend, null, NumericType.FLOAT32))
                 .isInstanceOf(NullPointerException.class).hasMessage("array");
+    }
+
+    @Test
+    void aPreparedLinearNamesTheBackendOfAForeignInput() {
+        try (ComputeBackend cpu = new CpuBackendProvider().create(BackendConfig.defaults());
+             Tensor<Float> foreign = cpu.upload(new float[] {1, 2}, 1, 2);
+             Tensor<Float> w = backend.upload(new float[] {1, 2, 3, 4}, 2, 2);
+             Tensor<Float> y = backend.allocate(NumericType.FLOAT32, 1, 2);
+             var linear = backend.prepareLinear(w, null, Activation.IDENTITY, 2, 2)) {
+            assertThatThrownBy(() -> linear.apply(1, foreign, y))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("x: expected a tensor of backend 'nd4j', got one of backend 'cpu'");
+        }
     }
 
     @Test
