@@ -153,8 +153,8 @@ public abstract class ProviderContract extends ContractSupport {
 
     /**
      * Runs the {@link SpiWorkload} on one backend per configuration, at sizes past the point
-     * where a backend would split work between threads (masks of 2^17 bits, 100 000-element
-     * tensors, a GEMM of 2.6e7 multiply-adds), and compares the results with the first
+     * where a backend would split work between threads (masks and tensors of 512 x 257 =
+     * 131 584 elements, a GEMM of 2.6e7 multiply-adds), and compares the results with the first
      * configuration's bit for bit.
      */
     private <T extends Number> void threadCountCase(NumericType<T> type,

@@ -309,10 +309,6 @@ class KitCatchesBrokenBackendsTest {
     }
 
     /**
-     * Runs one kit test against the unbroken wrapper (it must pass) and against the broken
-     * backend (it must fail, with a message containing {@code messagePart}).
-     */
-    /**
      * A backend that keeps what it derived from a mask's first generation (as a cached 0/1 vector
      * that is never refreshed would): maskedScaleAdd applies those bits after the mask is
      * regenerated.
@@ -357,6 +353,10 @@ class KitCatchesBrokenBackendsTest {
                 "after generateMask(step=1)");
     }
 
+    /**
+     * Runs one kit test against the unbroken wrapper (it must pass) and against the broken
+     * backend (it must fail, with a message containing {@code messagePart}).
+     */
     private static void assertCaught(Class<? extends ComputeBackendContractTest> broken,
                                      String group, String method, String messagePart) {
         TestExecutionSummary ok = run(Unbroken.class, group, method);
