@@ -76,11 +76,9 @@ final class BackendsCommand implements java.util.concurrent.Callable<Integer> {
                     + (selection.reason() == BackendSelection.Reason.EXPLICIT
                             ? "--backend " + selection.id() : selection.detail()) + ")");
             return CommandLine.ExitCode.OK;
-        } catch (IllegalArgumentException e) {
-            out.println("Would choose: none");
-            err.println("Error: " + e.getMessage());
-            return id != null ? CommandLine.ExitCode.USAGE : CommandLine.ExitCode.SOFTWARE;
-        } catch (IllegalStateException e) {
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            // --backend was checked above: an unknown id here comes from loradrop.backend or
+            // LORADROP_BACKEND; or no backend is available.
             out.println("Would choose: none");
             err.println("Error: " + e.getMessage());
             return CommandLine.ExitCode.SOFTWARE;

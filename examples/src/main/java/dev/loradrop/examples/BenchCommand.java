@@ -156,17 +156,7 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         int threads = common.threads();
         Injector injector = common.injector(registry); // checks --backend before any work
-        List<Path> created = output == null ? List.of() : ReportWriter.prepare(output, FILES);
-        boolean done = false;
-        try {
-            int exitCode = run(out, injector, threads);
-            done = true;
-            return exitCode;
-        } finally {
-            if (!done) {
-                ReportWriter.removeCreated(created);
-            }
-        }
+        return ReportWriter.inOutputDirectory(output, FILES, () -> run(out, injector, threads));
     }
 
     private int run(PrintWriter out, Injector injector, int threads) {

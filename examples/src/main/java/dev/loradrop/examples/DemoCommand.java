@@ -90,17 +90,8 @@ final class DemoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         int threads = common.threads();
         Injector injector = common.injector(registry); // checks --backend before any work
-        List<Path> created = ReportWriter.prepare(output); // and the output folder
-        boolean done = false;
-        try {
-            int exitCode = run(out, injector, config, data, noProgress, threads, output);
-            done = true;
-            return exitCode;
-        } finally {
-            if (!done) {
-                ReportWriter.removeCreated(created);
-            }
-        }
+        return ReportWriter.inOutputDirectory(output, ReportWriter.FILES,
+                () -> run(out, injector, config, data, noProgress, threads, output));
     }
 
     private static int run(PrintWriter out, Injector injector, DemoConfig config, Path data,

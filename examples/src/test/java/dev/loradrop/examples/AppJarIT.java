@@ -30,6 +30,10 @@ class AppJarIT {
         if (Runtime.version().feature() >= 24) {
             command.add("--sun-misc-unsafe-memory-access=allow");
         }
+        // ND4J's natives unpack under target/, as in the other tests, not into ~/.javacpp/cache.
+        Path target = JAR.toAbsolutePath().getParent();
+        command.add("-Dorg.bytedeco.javacpp.cachedir=" + target.resolve("javacpp-cache"));
+        command.add("-Djava.io.tmpdir=" + target);
         command.add("-jar");
         command.add(JAR.toString());
         command.add("backends");

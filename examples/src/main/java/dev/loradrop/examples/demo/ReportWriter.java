@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.IntSupplier;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -51,15 +52,28 @@ public final class ReportWriter {
     }
 
     /**
-     * Makes ready the output directory of a demo, before a run: {@link #prepare(Path, List)} with
-     * the report's {@link #FILES}.
+     * Runs a command that writes {@code names} into an output directory: makes the directory ready
+     * first ({@link #prepare}), and removes what that created if the run fails, so that a failed
+     * run leaves the file system as it was.
      *
-     * @param dir the output directory
-     * @return the directories it created, outermost first (empty if {@code dir} existed)
-     * @throws UncheckedIOException if the directory is not usable
+     * @param dir the output directory, or null when the run writes nothing
+     * @param names the names of the files the run will write in it
+     * @param run the run; its result is returned
+     * @return the run's exit code
+     * @throws UncheckedIOException if the directory is not usable (before the run)
      */
-    public static List<Path> prepare(Path dir) {
-        return prepare(dir, FILES);
+    public static int inOutputDirectory(Path dir, List<String> names, IntSupplier run) {
+        List<Path> created = dir == null ? List.of() : prepare(dir, names);
+        boolean done = false;
+        try {
+            int exitCode = run.getAsInt();
+            done = true;
+            return exitCode;
+        } finally {
+            if (!done) {
+                removeCreated(created);
+            }
+        }
     }
 
     /**
@@ -75,7 +89,7 @@ public final class ReportWriter {
      * @throws UncheckedIOException if the directory is not usable; its message is one line that
      *     names the path and why
      */
-    public static List<Path> prepare(Path dir, List<String> names) {
+    static List<Path> prepare(Path dir, List<String> names) {
         List<Path> created = new ArrayList<>();
         try {
             Path existing = dir.toAbsolutePath().normalize();
@@ -111,7 +125,7 @@ public final class ReportWriter {
      *
      * @param created what {@link #prepare} returned
      */
-    public static void removeCreated(List<Path> created) {
+    static void removeCreated(List<Path> created) {
         for (int i = created.size() - 1; i >= 0; i--) {
             try {
                 Files.deleteIfExists(created.get(i));
