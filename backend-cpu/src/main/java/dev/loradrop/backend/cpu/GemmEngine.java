@@ -16,13 +16,20 @@ import java.util.function.IntConsumer;
  * <p>Two loop orders, both accumulating every element of C over the same depth blocks in the same
  * order, so that results are identical whatever the thread count and whichever order runs:
  * <ul>
- *   <li><b>Panels</b> (the general case). Column panels of {@code NC}, depth blocks of {@code KC}:
- *       the threads pack the block's panel of B between them into one shared buffer, meet at a
- *       barrier, then claim tasks from a ticket counter (a row block of {@code MC}, whose A each
- *       task packs; or, when A has too few row blocks to go round, a chunk of the panel's columns
- *       for the one row block), and meet again before the next depth block. A thread the machine
- *       slows down simply claims fewer tasks. A task runs its tiles a row of tiles at a time, so
- *       that C is read and written along its rows, which the hardware prefetches.</li>
+ *   <li><b>Panels</b> (the general case), BLIS's order with the roles of A and B swapped, since
+ *       the micro-kernel broadcasts A and loads B as vectors. Row blocks of A (up to {@link
+ *       #A_BYTES} packed), depth blocks of {@link #KC}: the threads pack the block of A between
+ *       them into one shared buffer, meet at a barrier, then claim tasks from a ticket counter (a
+ *       column block of {@link #B_STRIPS} strips, whose B the task packs into a buffer of its own,
+ *       which stays in its core's L2; or, when C has too few column blocks to go round, a chunk of
+ *       the rows for one column block), and meet again before the next depth block. A thread the
+ *       machine slows down simply claims fewer tasks. A task runs its tiles a row of tiles at a
+ *       time: each strip of A stays in L1 while it meets the block's strips of B, and C is read
+ *       and written along its rows, which the hardware prefetches. Every element of A and of B is
+ *       packed once (for C of up to {@link #A_BYTES} worth of A rows). The order before (a shared
+ *       panel of 64 strips of B read from L3, each task packing 12 strips of A) ran sgemm 2048^3
+ *       at 140-150 GFLOP/s on AVX-512, against 283-293 now; on AVX2 it had been as fast as this
+ *       order or faster (0.92-0.99).</li>
  *   <li><b>Strips</b>, for a skinny A times a transposed B (a layer's forward pass {@code x W^T}
  *       at training batch sizes) and for {@link #linear}. Each thread packs all of A's rows (in
  *       blocks of {@link #STRIP_ROWS_PER_BLOCK} for {@code linear}), then claims {@code NR}-wide
@@ -43,51 +50,30 @@ final class GemmEngine implements AutoCloseable {
 
     /**
      * Depth of a block. Each depth block is one pass over C, so deeper blocks mean fewer passes.
-     * At 256 (BLIS's choice, which keeps a tile's strips of A and B in L1 together), sgemm 2048^3
-     * made eight passes over its 16 MiB of C and was 2-4 % slower in three of four paired runs.
-     * At 1024, with the panel kept at 4 MiB ({@link #NC_STRIPS}), no case measured was clearly
-     * slower than at 512 (paired calls, one JVM): sgemm 2048^3 1.02-1.10 (five runs), sgemm
-     * 1024^3 1.04, dgemm 2048^3 and 1024^3 1.02-1.04, a layer's forward pass (64 x 4096 times
-     * 4096 x 4096 transposed) 1.03-1.04, its input gradient (untransposed) 0.97-1.06. At 2048,
-     * sgemm 2048^3 gained as much, but the input gradient was 0.92-0.96: a skinny A's strips
-     * (64 KiB each) and its task's chunk of B no longer fit in L2 together. A depth chosen by the
-     * number of rows would make a row's bits depend on the batch it is in, so the depth stays one
-     * constant. Changing it changes the bits of every product deeper than the smaller of the two.
+     * Measured on an AVX2 machine with the earlier loop order (a shared panel of B read from L3):
+     * at 256 (BLIS's choice) sgemm 2048^3 made eight passes over its 16 MiB of C and was 2-4 %
+     * slower than at 512; at 1024 no case measured was clearly slower than at 512, and sgemm
+     * 2048^3 was 1.02-1.10 times as fast; at 2048 the input gradient (64 x 4096 times 4096 x 4096)
+     * was 0.92-0.96 times as fast. On AVX-512 with the loop order now, 512 and 1024 were alike
+     * (sgemm 2048^3 287-295 against 283-293 GFLOP/s; dgemm 2048^3 133-137 against 140-145). A
+     * depth chosen by the number of rows would make a row's bits depend on the batch it is in, so
+     * the depth stays one constant. Changing it changes the bits of every product deeper than the
+     * smaller of the two.
      */
     private static final int KC = 1024;
     /**
-     * Rows of A per task, in strips. A task's A strips are used one at a time (a row of tiles),
-     * so this sets only how finely the threads share the work: 4 strips instead of 12 changed
-     * sgemm 2048^3 by a factor of 1.005 (150 paired calls), the same as 12 against itself.
+     * The most bytes of packed A that the threads share for one depth block: 8 MiB, 128 strips
+     * of 12 floats (1536 rows, stride 16) at depth 1024 with AVX-512. The rows of a taller A are
+     * taken a block at a time, each packing B again.
      */
-    private static final int MC_STRIPS = 12;
+    private static final long A_BYTES = 8L << 20;
     /**
-     * Columns of a shared panel of B, in strips: 4 MiB of packed B (float or double, depth 1024),
-     * read from L3. At depth 2048, panels of 16 MiB made sgemm 2048^3 0.85-0.91 times as fast as
-     * panels of 8 MiB. The rest was measured at depth 512: panels small enough for L2 (8 or 16
-     * strips, depth 256 or 512) were 0.69-0.73 times as fast on sgemm 2048^3: each panel then
-     * costs two barriers and a repacking of A. Swapping the roles was 0.92-0.99 times as fast:
-     * all of A's block packed once and shared, and each task packing 4 to 16 strips of B of its
-     * own, which stay in L2.
-     *
-     * <p>At depth 512, reading B from L2 would have paid: with the tiles' strips of B faked to four
-     * that stay in L2, sgemm 2048^3 ran 1.05-1.11 times as fast (wrong results, paired runs), and
-     * 1.14 times with the merges left out as well, which is about the kernel's speed in L1. At
-     * depth 1024 the same fake gained 1.01 (60 paired calls). No real blocking got that, in
-     * paired runs against depth 512: a task's row of tiles cut into chunks of 2 to 16
-     * strips of B, so each chunk is reused from L2 by the task's 12 strips of A, 0.97-1.04 (C is
-     * then touched in short pieces of many rows, which the hardware does not prefetch; groups of
-     * 2 to 4 strips of A per strip of B, 0.92-0.95; against depth 1024 at depth 1024, chunks of 2
-     * to 8 strips for 6 or 12 strips of A, 0.98-1.01); B's panel packed for every depth at once,
-     * each task keeping its block of C in a buffer of its own through all the depth blocks (C read
-     * never, written once) in chunks of 2 to 32 strips, in either tile order and with 4 to 12
-     * strips of A, 0.86-1.03; the same with depth blocks of 256, 0.97-0.98; the same without the
-     * buffer (a task's depth blocks back to back on its block of C), 0.88-0.92. At depth 1024
-     * (paired calls, sgemm 2048^3): 128 strips, an 8 MiB panel and each block of A packed once
-     * instead of twice, 0.94; 32 strips, 0.97; depth blocks outer and panels inner (a block of A
-     * packed again straight after, C read back from memory instead), 1.00.
+     * Columns of a task's block of B, in strips: 8 strips at depth 1024, 1 MiB, stay in the
+     * core's L2 while each strip of A (in L1 or L2) meets all of them. On AVX-512 (2 MiB of L2)
+     * sgemm 2048^3 ran at 277-281 GFLOP/s with 4 strips, 272-275 with 6, 283-293 with 8, 286-303
+     * with 12.
      */
-    private static final int NC_STRIPS = 64;
+    private static final int B_STRIPS = 8;
     /** Below this many multiply-adds a GEMM runs on the calling thread alone. */
     private static final long PARALLEL_THRESHOLD = 1L << 20;
     /** {@link #streamsB}: at most 256 float rows (128 double) of A ... */
@@ -339,13 +325,12 @@ final class GemmEngine implements AutoCloseable {
             p.parts = p != shared || pool == null || (long) p.m * p.n * p.k < PARALLEL_THRESHOLD ? 1
                     : pool.size();
             boolean floats = p.fc != null;
-            int nr = floats ? kernel.floatCols() : kernel.doubleCols();
-            int groups = floats ? kernel.floatGroups() : kernel.doubleGroups();
             int stride = floats ? kernel.floatStride() : kernel.doubleStride();
             p.strips = floats
                     ? p.fpacked != null || streamsB(p.m, p.k, p.transB, kernel.floatRows(), 4)
                     : p.dpacked != null || streamsB(p.m, p.k, p.transB, kernel.doubleRows(), 8);
-            p.start(own, p.strips ? 0 : groups * Math.min(NC_STRIPS, blocks(p.n, nr)),
+            int mr = floats ? kernel.floatRows() : kernel.doubleRows();
+            p.start(own, p.strips ? 0 : aStrips(p.m, mr, stride, floats ? Float.BYTES : Double.BYTES),
                     KC * stride);
             if (p.parts == 1) {
                 run(p, 0, own);
@@ -376,16 +361,19 @@ final class GemmEngine implements AutoCloseable {
                 && rows * k * bytes <= STREAM_B_A_BYTES;
     }
 
+    /** @return the strips of A in a block of the panel path: all of A's, up to {@link #A_BYTES} */
+    private static int aStrips(int m, int mr, int stride, int bytes) {
+        return (int) Math.min(blocks(m, mr), Math.max(1, A_BYTES / ((long) KC * stride * bytes)));
+    }
+
     /**
-     * How many column chunks each row block of a panel is cut into, so that the threads have
-     * enough tasks to share: one when there are plenty of row blocks (each task then packs its own
-     * block of A), more for a skinny A (whose one block each thread then packs once).
+     * How many chunks of rows each column block is cut into, so that the threads have enough
+     * tasks to share: one when there are plenty of column blocks, more for a narrow C (a thread
+     * that claims two chunks of one block in a row packs its block of B once).
      */
-    static int chunks(int m, int mc, int strips, int parts) {
-        int rowBlocks = blocks(m, mc);
+    static int chunks(int strips, int colBlocks, int parts) {
         int wanted = 4 * parts;
-        return parts == 1 || rowBlocks >= wanted ? 1
-                : Math.min(strips, blocks(wanted, rowBlocks));
+        return parts == 1 || colBlocks >= wanted ? 1 : Math.min(strips, blocks(wanted, colBlocks));
     }
 
     /** @return the blocks of {@code size} that {@code x >= 0} elements take: x / size rounded up */
@@ -435,7 +423,7 @@ final class GemmEngine implements AutoCloseable {
                         mr * nr);
                 for (int pc = 0; pc < p.k; pc = next(pc, KC, p.k)) {
                     packA(p.fa, p.transA, p.m, p.k, i0, rows, pc, Math.min(KC, p.k - pc), mr, w,
-                            s.fpa, pc * w);
+                            s.fpa, 0, pc * w);
                 }
                 end += strips;
                 for (int t; (t = p.claim(end)) >= 0; ) {
@@ -460,65 +448,44 @@ final class GemmEngine implements AutoCloseable {
             }
             return;
         }
-        int mc = mr * MC_STRIPS;
-        int nc = nr * NC_STRIPS;
-        s.ensureFloat(MC_STRIPS, KC * w, 0, 0, mr * nr);
-        float[][] pb = p.own.fpb;
+        int ma = mr * aStrips(p.m, mr, w, Float.BYTES);
+        int nb = nr * B_STRIPS;
+        float[][] pa = p.own.fpa;
+        s.ensureFloat(0, 0, B_STRIPS * g, KC * w, mr * nr);
         int end = 0;
-        for (int jc = 0; jc < p.n; jc = next(jc, nc, p.n)) {
-            int ncb = Math.min(nc, p.n - jc);
-            int strips = blocks(ncb, nr);
-            int chunks = chunks(p.m, mc, strips, p.parts);
-            int count = blocks(p.m, mc) * chunks;
+        for (int ic = 0; ic < p.m; ic = next(ic, ma, p.m)) {
+            int mcb = Math.min(ma, p.m - ic);
+            int strips = blocks(mcb, mr);
+            int colBlocks = blocks(p.n, nb);
+            int chunks = chunks(strips, colBlocks, p.parts);
+            int count = colBlocks * chunks;
             for (int pc = 0; pc < p.k; pc = next(pc, KC, p.k)) {
                 int kc = Math.min(KC, p.k - pc);
                 boolean first = pc == 0;
-                // The threads pack the shared panel of B between them, then share out its tiles.
-                // Also measured (paired calls): a second panel buffer, the next depth block's
-                // panel packed in tickets of 4 to 32 strips claimed after this block's tiles, or
-                // interleaved with them, so one barrier a block: sgemm 2048^3 1.00-1.01 (barrier
-                // waits 3 ms a call down to 1), the input gradient (64 x 4096 times 4096 x 4096)
-                // 0.84-0.98, its rows of B read in short pieces; the last row blocks of a depth
-                // block cut to 6 and then 3 strips: waits halved, 1.00; the panel split between
-                // the threads by depth instead of by strips (each row of B then read in one piece
-                // twice as long): packing took 1.3-1.4 times as long, every thread now writing to
-                // every strip's arrays, 0.99.
                 int s0 = WorkerPool.start(part, strips, p.parts);
                 int s1 = WorkerPool.start(part + 1, strips, p.parts);
                 if (s1 > s0) {
-                    packB(p.fb, p.transB, p.k, p.n, pc, kc, jc + s0 * nr,
-                            Math.min(ncb, s1 * nr) - s0 * nr, pb, s0, 0);
+                    packA(p.fa, p.transA, p.m, p.k, ic + s0 * mr, Math.min(mcb, s1 * mr) - s0 * mr,
+                            pc, kc, mr, w, pa, s0, 0);
                 }
                 p.barrier();
                 end += count;
                 int packed = -1;
                 for (int t; (t = p.claim(end)) >= 0; ) {
                     int task = t - (end - count);
-                    int ic = (task / chunks) * mc;
-                    int mcb = Math.min(mc, p.m - ic);
-                    if (packed != ic) {
-                        packA(p.fa, p.transA, p.m, p.k, ic, mcb, pc, kc, mr, w, s.fpa, 0);
-                        packed = ic;
+                    int cb = task / chunks;
+                    int jc = cb * nb;
+                    int ncb = Math.min(nb, p.n - jc);
+                    if (packed != cb) {
+                        packB(p.fb, p.transB, p.k, p.n, pc, kc, jc, ncb, s.fpb, 0, 0);
+                        packed = cb;
                     }
-                    int c = task % chunks;
-                    int jr0 = WorkerPool.start(c, strips, chunks) * nr;
-                    int jr1 = Math.min(ncb, WorkerPool.start(c + 1, strips, chunks) * nr);
-                    // A row of tiles at a time: C is then read and written along its rows, which
-                    // the hardware prefetches. Going down a column of tiles instead touches C in
-                    // mr-row pieces far apart (for n = 2048, 8 KiB apart: one cache set), and made
-                    // sgemm 2048^3 a fifth slower; with depth blocks of 256, which keep each strip
-                    // of B in L1 as BLIS does, 0.68-0.76 times as fast as this order. Running every
-                    // other depth block backwards (tasks, rows of tiles, tiles), so that it starts
-                    // on the lines of C the block before wrote last: 0.97-1.01, same bits. Packing
-                    // only the first strip of A up front and each next one in pieces between the
-                    // tiles of the one before, so that A's rows are read slowly: 0.95-0.96. The
-                    // hardware does not prefetch reads that sparse, and each piece waits on memory.
-                    for (int ir = 0; ir < mcb; ir += mr) {
-                        float[] pa = s.fpa[ir / mr];
-                        int rows = Math.min(mr, mcb - ir);
-                        for (int jr = jr0; jr < jr1; jr += nr) {
-                            kernel.tile(kc, pa, pb, (jr / nr) * g, 0, p.fc,
-                                    (ic + ir) * p.n + jc + jr, p.n, rows, Math.min(nr, ncb - jr),
+                    int r1 = WorkerPool.start(task % chunks + 1, strips, chunks);
+                    for (int r = WorkerPool.start(task % chunks, strips, chunks); r < r1; r++) {
+                        int rows = Math.min(mr, mcb - r * mr);
+                        for (int jr = 0; jr < ncb; jr += nr) {
+                            kernel.tile(kc, pa[r], s.fpb, (jr / nr) * g, 0, p.fc,
+                                    (ic + r * mr) * p.n + jc + jr, p.n, rows, Math.min(nr, ncb - jr),
                                     p.falpha, p.fbeta, first, s.facc);
                         }
                     }
@@ -547,7 +514,7 @@ final class GemmEngine implements AutoCloseable {
                         mr * nr);
                 for (int pc = 0; pc < p.k; pc = next(pc, KC, p.k)) {
                     packA(p.da, p.transA, p.m, p.k, i0, rows, pc, Math.min(KC, p.k - pc), mr, w,
-                            s.dpa, pc * w);
+                            s.dpa, 0, pc * w);
                 }
                 end += strips;
                 for (int t; (t = p.claim(end)) >= 0; ) {
@@ -572,51 +539,44 @@ final class GemmEngine implements AutoCloseable {
             }
             return;
         }
-        int mc = mr * MC_STRIPS;
-        int nc = nr * NC_STRIPS;
-        s.ensureDouble(MC_STRIPS, KC * w, 0, 0, mr * nr);
-        double[][] pb = p.own.dpb;
+        int ma = mr * aStrips(p.m, mr, w, Double.BYTES);
+        int nb = nr * B_STRIPS;
+        double[][] pa = p.own.dpa;
+        s.ensureDouble(0, 0, B_STRIPS * g, KC * w, mr * nr);
         int end = 0;
-        for (int jc = 0; jc < p.n; jc = next(jc, nc, p.n)) {
-            int ncb = Math.min(nc, p.n - jc);
-            int strips = blocks(ncb, nr);
-            int chunks = chunks(p.m, mc, strips, p.parts);
-            int count = blocks(p.m, mc) * chunks;
+        for (int ic = 0; ic < p.m; ic = next(ic, ma, p.m)) {
+            int mcb = Math.min(ma, p.m - ic);
+            int strips = blocks(mcb, mr);
+            int colBlocks = blocks(p.n, nb);
+            int chunks = chunks(strips, colBlocks, p.parts);
+            int count = colBlocks * chunks;
             for (int pc = 0; pc < p.k; pc = next(pc, KC, p.k)) {
                 int kc = Math.min(KC, p.k - pc);
                 boolean first = pc == 0;
-                // The threads pack the shared panel of B between them, then share out its tiles.
                 int s0 = WorkerPool.start(part, strips, p.parts);
                 int s1 = WorkerPool.start(part + 1, strips, p.parts);
                 if (s1 > s0) {
-                    packB(p.db, p.transB, p.k, p.n, pc, kc, jc + s0 * nr,
-                            Math.min(ncb, s1 * nr) - s0 * nr, pb, s0, 0);
+                    packA(p.da, p.transA, p.m, p.k, ic + s0 * mr, Math.min(mcb, s1 * mr) - s0 * mr,
+                            pc, kc, mr, w, pa, s0, 0);
                 }
                 p.barrier();
                 end += count;
                 int packed = -1;
                 for (int t; (t = p.claim(end)) >= 0; ) {
                     int task = t - (end - count);
-                    int ic = (task / chunks) * mc;
-                    int mcb = Math.min(mc, p.m - ic);
-                    if (packed != ic) {
-                        packA(p.da, p.transA, p.m, p.k, ic, mcb, pc, kc, mr, w, s.dpa, 0);
-                        packed = ic;
+                    int cb = task / chunks;
+                    int jc = cb * nb;
+                    int ncb = Math.min(nb, p.n - jc);
+                    if (packed != cb) {
+                        packB(p.db, p.transB, p.k, p.n, pc, kc, jc, ncb, s.dpb, 0, 0);
+                        packed = cb;
                     }
-                    int c = task % chunks;
-                    int jr0 = WorkerPool.start(c, strips, chunks) * nr;
-                    int jr1 = Math.min(ncb, WorkerPool.start(c + 1, strips, chunks) * nr);
-                    // A row of tiles at a time: C is then read and written along its rows, which
-                    // the hardware prefetches. Going down a column of tiles instead touches C in
-                    // mr-row pieces far apart (for n = 2048, 8 KiB apart: one cache set), and made
-                    // sgemm 2048^3 a fifth slower; with depth blocks of 256, which keep each strip
-                    // of B in L1 as BLIS does, 0.68-0.76 times as fast as this order.
-                    for (int ir = 0; ir < mcb; ir += mr) {
-                        double[] pa = s.dpa[ir / mr];
-                        int rows = Math.min(mr, mcb - ir);
-                        for (int jr = jr0; jr < jr1; jr += nr) {
-                            kernel.tile(kc, pa, pb, (jr / nr) * g, 0, p.dc,
-                                    (ic + ir) * p.n + jc + jr, p.n, rows, Math.min(nr, ncb - jr),
+                    int r1 = WorkerPool.start(task % chunks + 1, strips, chunks);
+                    for (int r = WorkerPool.start(task % chunks, strips, chunks); r < r1; r++) {
+                        int rows = Math.min(mr, mcb - r * mr);
+                        for (int jr = 0; jr < ncb; jr += nr) {
+                            kernel.tile(kc, pa[r], s.dpb, (jr / nr) * g, 0, p.dc,
+                                    (ic + r * mr) * p.n + jc + jr, p.n, rows, Math.min(nr, ncb - jr),
                                     p.dalpha, p.dbeta, first, s.dacc);
                         }
                     }
@@ -642,17 +602,18 @@ final class GemmEngine implements AutoCloseable {
      * 0.68 ns an element with A in L2, 1.05 against 0.86 from memory; transposed 1.9 against 1.7).
      */
     static void packA(float[] a, boolean transA, int m, int k, int i0, int rows, int p0, int kc,
-                      int mr, int stride, float[][] dst, int d0) {
+                      int mr, int stride, float[][] dst, int t0, int d0) {
         for (int s = 0; s * mr < rows; s++) {
-            float[] out = dst[s];
+            float[] out = dst[t0 + s];
             int row0 = i0 + s * mr;
             int valid = Math.min(mr, rows - s * mr);
             // Element (r, p) of op(A) is at a[src + r * rowStep + p * depthStep].
             int rowStep = transA ? 1 : k;
             int depthStep = transA ? m : 1;
             int src = transA ? p0 * m + row0 : row0 * k + p0;
-            if (mr == 6 && valid == 6) {
-                for (int p = 0, q = src, d = d0; p < kc; p++, q += depthStep, d += stride) {
+            if (mr % 6 == 0 && valid == mr) {
+                for (int r = 0; r < mr; r += 6) {
+                for (int p = 0, q = src + r * rowStep, d = d0 + r; p < kc; p++, q += depthStep, d += stride) {
                     float x0 = a[q];
                     float x1 = a[q + rowStep];
                     float x2 = a[q + 2 * rowStep];
@@ -665,6 +626,7 @@ final class GemmEngine implements AutoCloseable {
                     out[d + 3] = x3;
                     out[d + 4] = x4;
                     out[d + 5] = x5;
+                }
                 }
                 continue;
             }
@@ -681,17 +643,18 @@ final class GemmEngine implements AutoCloseable {
 
     /** The double twin of {@link #packA(float[], boolean, int, int, int, int, int, int, int, int, float[][], int)}. */
     static void packA(double[] a, boolean transA, int m, int k, int i0, int rows, int p0, int kc,
-                      int mr, int stride, double[][] dst, int d0) {
+                      int mr, int stride, double[][] dst, int t0, int d0) {
         for (int s = 0; s * mr < rows; s++) {
-            double[] out = dst[s];
+            double[] out = dst[t0 + s];
             int row0 = i0 + s * mr;
             int valid = Math.min(mr, rows - s * mr);
             // Element (r, p) of op(A) is at a[src + r * rowStep + p * depthStep].
             int rowStep = transA ? 1 : k;
             int depthStep = transA ? m : 1;
             int src = transA ? p0 * m + row0 : row0 * k + p0;
-            if (mr == 6 && valid == 6) {
-                for (int p = 0, q = src, d = d0; p < kc; p++, q += depthStep, d += stride) {
+            if (mr % 6 == 0 && valid == mr) {
+                for (int r = 0; r < mr; r += 6) {
+                for (int p = 0, q = src + r * rowStep, d = d0 + r; p < kc; p++, q += depthStep, d += stride) {
                     double x0 = a[q];
                     double x1 = a[q + rowStep];
                     double x2 = a[q + 2 * rowStep];
@@ -704,6 +667,7 @@ final class GemmEngine implements AutoCloseable {
                     out[d + 3] = x3;
                     out[d + 4] = x4;
                     out[d + 5] = x5;
+                }
                 }
                 continue;
             }
@@ -1014,12 +978,12 @@ final class GemmEngine implements AutoCloseable {
         }
 
         /** Resets the shared state before the parts start; sizes the shared panel. */
-        void start(Space own, int panelArrays, int panelLength) {
+        void start(Space own, int aStrips, int aLength) {
             this.own = own;
             if (fc != null) {
-                own.ensureFloat(0, 0, panelArrays, panelLength, 0);
+                own.ensureFloat(aStrips, aLength, 0, 0, 0);
             } else {
-                own.ensureDouble(0, 0, panelArrays, panelLength, 0);
+                own.ensureDouble(aStrips, aLength, 0, 0, 0);
             }
             ticket.set(0);
             arrived.set(0);

@@ -51,15 +51,15 @@ class GemmEngineTest {
                         .isEqualTo(GemmEngine.blocks(end - from, size));
             }
         }
-        // The loop order and the task count for the tallest A.
+        // The loop order and the task count for the tallest A: a block of rows at a time, and
+        // with n = 1 one column block, cut into chunks of rows for the threads.
         assertThat(GemmEngine.streamsB(MAX - 3, 1, true, 6, 4)).isFalse();
         assertThat(GemmEngine.streamsB(MAX - 3, 1, true, 6, 8)).isFalse();
         for (int parts : new int[] {1, 2, 64}) {
-            int chunks = GemmEngine.chunks(MAX - 3, 72, 64, parts);
-            assertThat(chunks).isEqualTo(1);
-            assertThat(GemmEngine.blocks(MAX - 3, 72) * chunks)
-                    .isEqualTo((int) (((long) MAX - 3 + 71) / 72));
+            assertThat(GemmEngine.chunks(128, 1, parts)).as("parts %d", parts)
+                    .isEqualTo(parts == 1 ? 1 : Math.min(128, 4 * parts));
         }
+        assertThat(GemmEngine.chunks(128, 16, 2)).isEqualTo(1);
     }
 
     /**
@@ -69,7 +69,7 @@ class GemmEngineTest {
      */
     @Test
     void aWorkersFailureReachesTheCallerAsItselfAndTheNextCallWorks() {
-        int size = 128; // 2^21 multiply-adds: parallel; each part packs strips of B
+        int size = 128; // 2^21 multiply-adds: parallel
         SplittableRandom r = new SplittableRandom(3);
         float[] a = floats(r, size * size);
         float[] b = floats(r, size * size);
@@ -84,8 +84,8 @@ class GemmEngineTest {
         Throwable[] failures = {new OutOfMemoryError("planted"),
             new IllegalArgumentException("planted")};
         for (Throwable planted : failures) {
-            // Throws the planted failure the first time a worker thread (not the caller) packs or
-            // multiplies.
+            // Throws the planted failure the first time a worker thread (not the caller) starts
+            // its part, packs or multiplies.
             AtomicReference<Throwable> plant = new AtomicReference<>();
             HookedKernel kernel = new HookedKernel(CpuPaths.defaultKernel());
             kernel.hook = () -> {
@@ -268,7 +268,10 @@ class GemmEngineTest {
         return v;
     }
 
-    /** A micro-kernel that runs a hook before every pack of a row and every tile. */
+    /**
+     * A micro-kernel that runs a hook before every pack of a row, every tile, and when a part
+     * starts (each asks for the tile's rows).
+     */
     private static final class HookedKernel implements TileKernel {
         private final TileKernel k;
         volatile Runnable hook = () -> { };
@@ -285,6 +288,7 @@ class GemmEngineTest {
 
         @Override
         public int floatRows() {
+            hook.run();
             return k.floatRows();
         }
 
@@ -295,6 +299,7 @@ class GemmEngineTest {
 
         @Override
         public int doubleRows() {
+            hook.run();
             return k.doubleRows();
         }
 
