@@ -28,8 +28,9 @@ import java.util.function.IntConsumer;
  *       and written along its rows, which the hardware prefetches. Every element of A and of B is
  *       packed once (for C of up to {@link #A_BYTES} worth of A rows). The order before (a shared
  *       panel of 64 strips of B read from L3, each task packing 12 strips of A) ran sgemm 2048^3
- *       at 140-150 GFLOP/s on AVX-512, against 283-293 now; on AVX2 it had been as fast as this
- *       order or faster (0.92-0.99).</li>
+ *       at 140-150 GFLOP/s on AVX-512 with the 6-row tile, this order at 283-293 with the same
+ *       depth and the 12-row tile; on AVX2 the order before had been as fast as this one or
+ *       faster (0.92-0.99).</li>
  *   <li><b>Strips</b>, for a skinny A times a transposed B (a layer's forward pass {@code x W^T}
  *       at training batch sizes) and for {@link #linear}. Each thread packs all of A's rows (in
  *       blocks of {@link #STRIP_ROWS_PER_BLOCK} for {@code linear}), then claims {@code NR}-wide
@@ -49,31 +50,30 @@ import java.util.function.IntConsumer;
 final class GemmEngine implements AutoCloseable {
 
     /**
-     * Depth of a block. Each depth block is one pass over C, so deeper blocks mean fewer passes.
-     * Measured on an AVX2 machine with the earlier loop order (a shared panel of B read from L3):
-     * at 256 (BLIS's choice) sgemm 2048^3 made eight passes over its 16 MiB of C and was 2-4 %
-     * slower than at 512; at 1024 no case measured was clearly slower than at 512, and sgemm
-     * 2048^3 was 1.02-1.10 times as fast; at 2048 the input gradient (64 x 4096 times 4096 x 4096)
-     * was 0.92-0.96 times as fast. On AVX-512 with the loop order now, 512 and 1024 were alike
-     * (sgemm 2048^3 287-295 against 283-293 GFLOP/s; dgemm 2048^3 133-137 against 140-145). A
-     * depth chosen by the number of rows would make a row's bits depend on the batch it is in, so
-     * the depth stays one constant. Changing it changes the bits of every product deeper than the
-     * smaller of the two.
+     * Depth of a block. Each depth block is one pass over C, so deeper blocks mean fewer passes;
+     * shallower ones keep a strip of A (12 x 512 floats at stride 16: 32 KiB) in L1 while it meets
+     * a block of B. On AVX-512 (sgemm 2048^3, 2 threads, runs of a JVM for each setting in turn,
+     * rounds minutes apart on a machine whose speed drifts): depth 512 with column blocks of 16
+     * strips ran at 378-393 GFLOP/s where 512 with 8 strips ran at 366-367, 1024 with 8 at
+     * 357-363 and 1024 with 12 at 345-354; in three later rounds 512 with 16 strips at 344-367, 24
+     * strips 328-341, 12 strips 357-358, and depth 384 with 20 strips 329-342. (On AVX2, with the
+     * loop order before, 1024 had been 1.02-1.10 times as fast as 512.) A depth chosen by the
+     * number of rows would make a row's bits depend on the batch it is in, so the depth stays one
+     * constant. Changing it changes the bits of every product deeper than the smaller of the two.
      */
-    private static final int KC = 1024;
+    private static final int KC = 512;
     /**
-     * The most bytes of packed A that the threads share for one depth block: 8 MiB, 128 strips
-     * of 12 floats (1536 rows, stride 16) at depth 1024 with AVX-512. The rows of a taller A are
+     * The most bytes of packed A that the threads share for one depth block: 8 MiB, 256 strips
+     * of 12 floats (3072 rows, stride 16) at depth 512 with AVX-512. The rows of a taller A are
      * taken a block at a time, each packing B again.
      */
     private static final long A_BYTES = 8L << 20;
     /**
-     * Columns of a task's block of B, in strips: 8 strips at depth 1024, 1 MiB, stay in the
-     * core's L2 while each strip of A (in L1 or L2) meets all of them. On AVX-512 (2 MiB of L2)
-     * sgemm 2048^3 ran at 277-281 GFLOP/s with 4 strips, 272-275 with 6, 283-293 with 8, 286-303
-     * with 12.
+     * Columns of a task's block of B, in strips: 16 strips at depth 512 (512 floats or 256
+     * doubles with AVX-512), 1 MiB, stay in the core's L2 while each strip of A meets all of
+     * them. The measurements: see {@link #KC}.
      */
-    private static final int B_STRIPS = 8;
+    private static final int B_STRIPS = 16;
     /** Below this many multiply-adds a GEMM runs on the calling thread alone. */
     private static final long PARALLEL_THRESHOLD = 1L << 20;
     /** {@link #streamsB}: at most 256 float rows (128 double) of A ... */

@@ -40,16 +40,16 @@ class GemmPathsTest {
                 }
             }
         }
-        // Shapes that cross the blocking boundaries: KC 1024; column blocks of 8 strips (256
-        // floats or 128 doubles of the vector kernel with AVX-512, 128 or 64 with AVX2, 512 or 256
-        // of the scalar one), cut into chunks of rows when there are fewer than 8; row blocks of
-        // 8 MiB of packed A (1536 float or 768 double rows of the vector kernel, 2048 or 1024 of
-        // the scalar one).
+        // Shapes that cross the blocking boundaries: KC 512; column blocks of 16 strips (512
+        // floats or 256 doubles of the vector kernel with AVX-512, 256 or 128 with AVX2, 1024 or
+        // 512 of the scalar one), cut into chunks of rows when there are fewer than 8; row blocks
+        // of 8 MiB of packed A (3072 float or 1536 double rows of the vector kernel with AVX-512,
+        // 3072 or 1536 with AVX2, 4096 or 2048 of the scalar one).
         out.add(Arguments.of(257, 2100, 1030, false, false));
         out.add(Arguments.of(100, 1100, 1025, true, true));
         out.add(Arguments.of(800, 130, 2060, false, true));
         out.add(Arguments.of(9, 4200, 1040, true, false));
-        out.add(Arguments.of(2100, 140, 1030, false, false));
+        out.add(Arguments.of(3100, 140, 530, false, false));
         out.add(Arguments.of(1600, 40, 1030, true, true));
         return out.stream();
     }
