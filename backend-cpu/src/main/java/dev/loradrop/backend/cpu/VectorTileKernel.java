@@ -35,7 +35,7 @@ final class VectorTileKernel implements TileKernel {
     };
     /**
      * Rows of the tile: 12 with 512-bit vectors on x86 (AVX-512's 32 registers hold 24
-     * accumulators), else 6. The 12-row tiles fence unconditionally (see accumulate12x2), which
+     * accumulators), else 6. The 12-row tiles fence unconditionally (see accumulate12), which
      * only x86 does for free.
      */
     private static final int MR = FS.vectorBitSize() >= 512 && FENCE ? 12 : 6;
@@ -199,7 +199,16 @@ final class VectorTileKernel implements TileKernel {
      * The register tile for 512-bit vectors: 12 x 2 accumulators (AVX-512 has 32 registers), so
      * each load of B feeds twelve FMAs. The loop's form, and why: see {@link #accumulate(int,
      * float[], float[], float[], int, float[])}; without the fences C2 hoists the broadcasts here
-     * too, and the tile ran 0.57 times as fast.
+     * too, and the tile ran 0.57 times as fast. In L1 it runs at 182-190 GFLOP/s a core (a loop
+     * of independent FMAs reaches 224, the core's peak).
+     *
+     * <p>Two depths a step (both steps' B in registers, the fences written as {@code
+     * VarHandle.loadLoadFence()} itself: with 46 calls to {@link #fence()} C2 ran out of inlining
+     * budget and boxed vectors) reached 215 in L1 and ran sgemm 2048^3 1.09-1.10 times as fast
+     * (alternating runs), each load of B running a line further ahead of its use. But C2 (JDK 17)
+     * sometimes compiled it with none of its vector operations intrinsified, every vector boxed:
+     * 2 of 4 and 2 of 5 JMH forks of the (32, 1024, 1024, 8) training step allocated 180 MB a
+     * step and ran 8 times as long; this form, 0 of 6.
      */
     private static void accumulate12(int kc, float[] pa, float[] lo, float[] hi, int q0,
                                      float[] scratch) {
@@ -285,158 +294,12 @@ final class VectorTileKernel implements TileKernel {
         c111.intoArray(scratch, 11 * 2 * FL + FL);
     }
 
-    /**
-     * {@link #accumulate12(int, float[], float[], float[], int, float[])} two depths a step, for
-     * an even depth: the same products in the same order. With A and B in L2, as in a GEMM, the
-     * tile ran at 179-196 GFLOP/s against 158-171 a depth at a time (each load then runs a line
-     * further ahead of its use); in L1, alike. Its fences are {@code VarHandle.loadLoadFence()}
-     * itself, not {@link #fence()}: the 46 more calls to inline took C2 past its inlining budget
-     * (JDK 17), some vector operations were left as calls on boxed vectors, and sgemm 2048^3 ran
-     * at 88-91 GFLOP/s instead of 321-329. Odd depths take the one-depth form, so that this
-     * method holds no third copy of the step.
-     */
-    private static void accumulate12x2(int kc, float[] pa, float[] lo, float[] hi, int q0,
-                                       float[] scratch) {
-        FloatVector z = FloatVector.zero(FS);
-        FloatVector c000 = z, c001 = z, c010 = z, c011 = z, c020 = z, c021 = z;
-        FloatVector c030 = z, c031 = z, c040 = z, c041 = z, c050 = z, c051 = z;
-        FloatVector c060 = z, c061 = z, c070 = z, c071 = z, c080 = z, c081 = z;
-        FloatVector c090 = z, c091 = z, c100 = z, c101 = z, c110 = z, c111 = z;
-        for (int q = q0, end = q0 + kc * FW; q < end; q += 2 * FW) {
-            FloatVector b0 = FloatVector.fromArray(FS, lo, q);
-            FloatVector b1 = FloatVector.fromArray(FS, hi, q + F_HI);
-            FloatVector a0 = FloatVector.broadcast(FS, pa[q + 0]);
-            c000 = a0.fma(b0, c000);
-            c001 = a0.fma(b1, c001);
-            VarHandle.loadLoadFence();
-            FloatVector a1 = FloatVector.broadcast(FS, pa[q + 1]);
-            c010 = a1.fma(b0, c010);
-            c011 = a1.fma(b1, c011);
-            VarHandle.loadLoadFence();
-            FloatVector a2 = FloatVector.broadcast(FS, pa[q + 2]);
-            c020 = a2.fma(b0, c020);
-            c021 = a2.fma(b1, c021);
-            VarHandle.loadLoadFence();
-            FloatVector a3 = FloatVector.broadcast(FS, pa[q + 3]);
-            c030 = a3.fma(b0, c030);
-            c031 = a3.fma(b1, c031);
-            VarHandle.loadLoadFence();
-            FloatVector a4 = FloatVector.broadcast(FS, pa[q + 4]);
-            c040 = a4.fma(b0, c040);
-            c041 = a4.fma(b1, c041);
-            VarHandle.loadLoadFence();
-            FloatVector a5 = FloatVector.broadcast(FS, pa[q + 5]);
-            c050 = a5.fma(b0, c050);
-            c051 = a5.fma(b1, c051);
-            VarHandle.loadLoadFence();
-            FloatVector a6 = FloatVector.broadcast(FS, pa[q + 6]);
-            c060 = a6.fma(b0, c060);
-            c061 = a6.fma(b1, c061);
-            VarHandle.loadLoadFence();
-            FloatVector a7 = FloatVector.broadcast(FS, pa[q + 7]);
-            c070 = a7.fma(b0, c070);
-            c071 = a7.fma(b1, c071);
-            VarHandle.loadLoadFence();
-            FloatVector a8 = FloatVector.broadcast(FS, pa[q + 8]);
-            c080 = a8.fma(b0, c080);
-            c081 = a8.fma(b1, c081);
-            VarHandle.loadLoadFence();
-            FloatVector a9 = FloatVector.broadcast(FS, pa[q + 9]);
-            c090 = a9.fma(b0, c090);
-            c091 = a9.fma(b1, c091);
-            VarHandle.loadLoadFence();
-            FloatVector a10 = FloatVector.broadcast(FS, pa[q + 10]);
-            c100 = a10.fma(b0, c100);
-            c101 = a10.fma(b1, c101);
-            VarHandle.loadLoadFence();
-            FloatVector a11 = FloatVector.broadcast(FS, pa[q + 11]);
-            c110 = a11.fma(b0, c110);
-            c111 = a11.fma(b1, c111);
-            VarHandle.loadLoadFence();
-            FloatVector b0n = FloatVector.fromArray(FS, lo, q + FW);
-            FloatVector b1n = FloatVector.fromArray(FS, hi, q + FW + F_HI);
-            FloatVector a0n = FloatVector.broadcast(FS, pa[q + FW + 0]);
-            c000 = a0n.fma(b0n, c000);
-            c001 = a0n.fma(b1n, c001);
-            VarHandle.loadLoadFence();
-            FloatVector a1n = FloatVector.broadcast(FS, pa[q + FW + 1]);
-            c010 = a1n.fma(b0n, c010);
-            c011 = a1n.fma(b1n, c011);
-            VarHandle.loadLoadFence();
-            FloatVector a2n = FloatVector.broadcast(FS, pa[q + FW + 2]);
-            c020 = a2n.fma(b0n, c020);
-            c021 = a2n.fma(b1n, c021);
-            VarHandle.loadLoadFence();
-            FloatVector a3n = FloatVector.broadcast(FS, pa[q + FW + 3]);
-            c030 = a3n.fma(b0n, c030);
-            c031 = a3n.fma(b1n, c031);
-            VarHandle.loadLoadFence();
-            FloatVector a4n = FloatVector.broadcast(FS, pa[q + FW + 4]);
-            c040 = a4n.fma(b0n, c040);
-            c041 = a4n.fma(b1n, c041);
-            VarHandle.loadLoadFence();
-            FloatVector a5n = FloatVector.broadcast(FS, pa[q + FW + 5]);
-            c050 = a5n.fma(b0n, c050);
-            c051 = a5n.fma(b1n, c051);
-            VarHandle.loadLoadFence();
-            FloatVector a6n = FloatVector.broadcast(FS, pa[q + FW + 6]);
-            c060 = a6n.fma(b0n, c060);
-            c061 = a6n.fma(b1n, c061);
-            VarHandle.loadLoadFence();
-            FloatVector a7n = FloatVector.broadcast(FS, pa[q + FW + 7]);
-            c070 = a7n.fma(b0n, c070);
-            c071 = a7n.fma(b1n, c071);
-            VarHandle.loadLoadFence();
-            FloatVector a8n = FloatVector.broadcast(FS, pa[q + FW + 8]);
-            c080 = a8n.fma(b0n, c080);
-            c081 = a8n.fma(b1n, c081);
-            VarHandle.loadLoadFence();
-            FloatVector a9n = FloatVector.broadcast(FS, pa[q + FW + 9]);
-            c090 = a9n.fma(b0n, c090);
-            c091 = a9n.fma(b1n, c091);
-            VarHandle.loadLoadFence();
-            FloatVector a10n = FloatVector.broadcast(FS, pa[q + FW + 10]);
-            c100 = a10n.fma(b0n, c100);
-            c101 = a10n.fma(b1n, c101);
-            VarHandle.loadLoadFence();
-            FloatVector a11n = FloatVector.broadcast(FS, pa[q + FW + 11]);
-            c110 = a11n.fma(b0n, c110);
-            c111 = a11n.fma(b1n, c111);
-        }
-        c000.intoArray(scratch, 0 * 2 * FL);
-        c001.intoArray(scratch, 0 * 2 * FL + FL);
-        c010.intoArray(scratch, 1 * 2 * FL);
-        c011.intoArray(scratch, 1 * 2 * FL + FL);
-        c020.intoArray(scratch, 2 * 2 * FL);
-        c021.intoArray(scratch, 2 * 2 * FL + FL);
-        c030.intoArray(scratch, 3 * 2 * FL);
-        c031.intoArray(scratch, 3 * 2 * FL + FL);
-        c040.intoArray(scratch, 4 * 2 * FL);
-        c041.intoArray(scratch, 4 * 2 * FL + FL);
-        c050.intoArray(scratch, 5 * 2 * FL);
-        c051.intoArray(scratch, 5 * 2 * FL + FL);
-        c060.intoArray(scratch, 6 * 2 * FL);
-        c061.intoArray(scratch, 6 * 2 * FL + FL);
-        c070.intoArray(scratch, 7 * 2 * FL);
-        c071.intoArray(scratch, 7 * 2 * FL + FL);
-        c080.intoArray(scratch, 8 * 2 * FL);
-        c081.intoArray(scratch, 8 * 2 * FL + FL);
-        c090.intoArray(scratch, 9 * 2 * FL);
-        c091.intoArray(scratch, 9 * 2 * FL + FL);
-        c100.intoArray(scratch, 10 * 2 * FL);
-        c101.intoArray(scratch, 10 * 2 * FL + FL);
-        c110.intoArray(scratch, 11 * 2 * FL);
-        c111.intoArray(scratch, 11 * 2 * FL + FL);
-    }
-
 
     @Override
     public void tile(int kc, float[] pa, float[][] pb, int pbi, int q0, float[] c, int c0,
                      int ldc, int rows, int cols, float alpha, float beta, boolean first,
                      float[] scratch) {
-        if (MR == 12 && kc % 2 == 0) {
-            accumulate12x2(kc, pa, pb[pbi], pb[pbi + FG - 1], q0, scratch);
-        } else if (MR == 12) {
+        if (MR == 12) {
             accumulate12(kc, pa, pb[pbi], pb[pbi + FG - 1], q0, scratch);
         } else {
             accumulate(kc, pa, pb[pbi], pb[pbi + FG - 1], q0, scratch);
@@ -616,149 +479,12 @@ final class VectorTileKernel implements TileKernel {
         c111.intoArray(scratch, 11 * 2 * DL + DL);
     }
 
-    /** The double twin of the float {@code accumulate12x2}. */
-    private static void accumulate12x2(int kc, double[] pa, double[] lo, double[] hi, int q0,
-                                       double[] scratch) {
-        DoubleVector z = DoubleVector.zero(DS);
-        DoubleVector c000 = z, c001 = z, c010 = z, c011 = z, c020 = z, c021 = z;
-        DoubleVector c030 = z, c031 = z, c040 = z, c041 = z, c050 = z, c051 = z;
-        DoubleVector c060 = z, c061 = z, c070 = z, c071 = z, c080 = z, c081 = z;
-        DoubleVector c090 = z, c091 = z, c100 = z, c101 = z, c110 = z, c111 = z;
-        for (int q = q0, end = q0 + kc * DW; q < end; q += 2 * DW) {
-            DoubleVector b0 = DoubleVector.fromArray(DS, lo, q);
-            DoubleVector b1 = DoubleVector.fromArray(DS, hi, q + D_HI);
-            DoubleVector a0 = DoubleVector.broadcast(DS, pa[q + 0]);
-            c000 = a0.fma(b0, c000);
-            c001 = a0.fma(b1, c001);
-            VarHandle.loadLoadFence();
-            DoubleVector a1 = DoubleVector.broadcast(DS, pa[q + 1]);
-            c010 = a1.fma(b0, c010);
-            c011 = a1.fma(b1, c011);
-            VarHandle.loadLoadFence();
-            DoubleVector a2 = DoubleVector.broadcast(DS, pa[q + 2]);
-            c020 = a2.fma(b0, c020);
-            c021 = a2.fma(b1, c021);
-            VarHandle.loadLoadFence();
-            DoubleVector a3 = DoubleVector.broadcast(DS, pa[q + 3]);
-            c030 = a3.fma(b0, c030);
-            c031 = a3.fma(b1, c031);
-            VarHandle.loadLoadFence();
-            DoubleVector a4 = DoubleVector.broadcast(DS, pa[q + 4]);
-            c040 = a4.fma(b0, c040);
-            c041 = a4.fma(b1, c041);
-            VarHandle.loadLoadFence();
-            DoubleVector a5 = DoubleVector.broadcast(DS, pa[q + 5]);
-            c050 = a5.fma(b0, c050);
-            c051 = a5.fma(b1, c051);
-            VarHandle.loadLoadFence();
-            DoubleVector a6 = DoubleVector.broadcast(DS, pa[q + 6]);
-            c060 = a6.fma(b0, c060);
-            c061 = a6.fma(b1, c061);
-            VarHandle.loadLoadFence();
-            DoubleVector a7 = DoubleVector.broadcast(DS, pa[q + 7]);
-            c070 = a7.fma(b0, c070);
-            c071 = a7.fma(b1, c071);
-            VarHandle.loadLoadFence();
-            DoubleVector a8 = DoubleVector.broadcast(DS, pa[q + 8]);
-            c080 = a8.fma(b0, c080);
-            c081 = a8.fma(b1, c081);
-            VarHandle.loadLoadFence();
-            DoubleVector a9 = DoubleVector.broadcast(DS, pa[q + 9]);
-            c090 = a9.fma(b0, c090);
-            c091 = a9.fma(b1, c091);
-            VarHandle.loadLoadFence();
-            DoubleVector a10 = DoubleVector.broadcast(DS, pa[q + 10]);
-            c100 = a10.fma(b0, c100);
-            c101 = a10.fma(b1, c101);
-            VarHandle.loadLoadFence();
-            DoubleVector a11 = DoubleVector.broadcast(DS, pa[q + 11]);
-            c110 = a11.fma(b0, c110);
-            c111 = a11.fma(b1, c111);
-            VarHandle.loadLoadFence();
-            DoubleVector b0n = DoubleVector.fromArray(DS, lo, q + DW);
-            DoubleVector b1n = DoubleVector.fromArray(DS, hi, q + DW + D_HI);
-            DoubleVector a0n = DoubleVector.broadcast(DS, pa[q + DW + 0]);
-            c000 = a0n.fma(b0n, c000);
-            c001 = a0n.fma(b1n, c001);
-            VarHandle.loadLoadFence();
-            DoubleVector a1n = DoubleVector.broadcast(DS, pa[q + DW + 1]);
-            c010 = a1n.fma(b0n, c010);
-            c011 = a1n.fma(b1n, c011);
-            VarHandle.loadLoadFence();
-            DoubleVector a2n = DoubleVector.broadcast(DS, pa[q + DW + 2]);
-            c020 = a2n.fma(b0n, c020);
-            c021 = a2n.fma(b1n, c021);
-            VarHandle.loadLoadFence();
-            DoubleVector a3n = DoubleVector.broadcast(DS, pa[q + DW + 3]);
-            c030 = a3n.fma(b0n, c030);
-            c031 = a3n.fma(b1n, c031);
-            VarHandle.loadLoadFence();
-            DoubleVector a4n = DoubleVector.broadcast(DS, pa[q + DW + 4]);
-            c040 = a4n.fma(b0n, c040);
-            c041 = a4n.fma(b1n, c041);
-            VarHandle.loadLoadFence();
-            DoubleVector a5n = DoubleVector.broadcast(DS, pa[q + DW + 5]);
-            c050 = a5n.fma(b0n, c050);
-            c051 = a5n.fma(b1n, c051);
-            VarHandle.loadLoadFence();
-            DoubleVector a6n = DoubleVector.broadcast(DS, pa[q + DW + 6]);
-            c060 = a6n.fma(b0n, c060);
-            c061 = a6n.fma(b1n, c061);
-            VarHandle.loadLoadFence();
-            DoubleVector a7n = DoubleVector.broadcast(DS, pa[q + DW + 7]);
-            c070 = a7n.fma(b0n, c070);
-            c071 = a7n.fma(b1n, c071);
-            VarHandle.loadLoadFence();
-            DoubleVector a8n = DoubleVector.broadcast(DS, pa[q + DW + 8]);
-            c080 = a8n.fma(b0n, c080);
-            c081 = a8n.fma(b1n, c081);
-            VarHandle.loadLoadFence();
-            DoubleVector a9n = DoubleVector.broadcast(DS, pa[q + DW + 9]);
-            c090 = a9n.fma(b0n, c090);
-            c091 = a9n.fma(b1n, c091);
-            VarHandle.loadLoadFence();
-            DoubleVector a10n = DoubleVector.broadcast(DS, pa[q + DW + 10]);
-            c100 = a10n.fma(b0n, c100);
-            c101 = a10n.fma(b1n, c101);
-            VarHandle.loadLoadFence();
-            DoubleVector a11n = DoubleVector.broadcast(DS, pa[q + DW + 11]);
-            c110 = a11n.fma(b0n, c110);
-            c111 = a11n.fma(b1n, c111);
-        }
-        c000.intoArray(scratch, 0 * 2 * DL);
-        c001.intoArray(scratch, 0 * 2 * DL + DL);
-        c010.intoArray(scratch, 1 * 2 * DL);
-        c011.intoArray(scratch, 1 * 2 * DL + DL);
-        c020.intoArray(scratch, 2 * 2 * DL);
-        c021.intoArray(scratch, 2 * 2 * DL + DL);
-        c030.intoArray(scratch, 3 * 2 * DL);
-        c031.intoArray(scratch, 3 * 2 * DL + DL);
-        c040.intoArray(scratch, 4 * 2 * DL);
-        c041.intoArray(scratch, 4 * 2 * DL + DL);
-        c050.intoArray(scratch, 5 * 2 * DL);
-        c051.intoArray(scratch, 5 * 2 * DL + DL);
-        c060.intoArray(scratch, 6 * 2 * DL);
-        c061.intoArray(scratch, 6 * 2 * DL + DL);
-        c070.intoArray(scratch, 7 * 2 * DL);
-        c071.intoArray(scratch, 7 * 2 * DL + DL);
-        c080.intoArray(scratch, 8 * 2 * DL);
-        c081.intoArray(scratch, 8 * 2 * DL + DL);
-        c090.intoArray(scratch, 9 * 2 * DL);
-        c091.intoArray(scratch, 9 * 2 * DL + DL);
-        c100.intoArray(scratch, 10 * 2 * DL);
-        c101.intoArray(scratch, 10 * 2 * DL + DL);
-        c110.intoArray(scratch, 11 * 2 * DL);
-        c111.intoArray(scratch, 11 * 2 * DL + DL);
-    }
-
 
     @Override
     public void tile(int kc, double[] pa, double[][] pb, int pbi, int q0, double[] c, int c0,
                      int ldc, int rows, int cols, double alpha, double beta, boolean first,
                      double[] scratch) {
-        if (MR == 12 && kc % 2 == 0) {
-            accumulate12x2(kc, pa, pb[pbi], pb[pbi + DG - 1], q0, scratch);
-        } else if (MR == 12) {
+        if (MR == 12) {
             accumulate12(kc, pa, pb[pbi], pb[pbi + DG - 1], q0, scratch);
         } else {
             accumulate(kc, pa, pb[pbi], pb[pbi + DG - 1], q0, scratch);
