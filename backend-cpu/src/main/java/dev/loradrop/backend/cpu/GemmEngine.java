@@ -36,7 +36,7 @@ import java.util.function.IntConsumer;
  *       blocks of {@link #STRIP_ROWS_PER_BLOCK} for {@code linear}), then claims {@code NR}-wide
  *       strips of B and runs each through all its depth blocks: the strip's rows of W are read
  *       front to back, which the hardware prefetches well, and its packed copy (made right before
- *       use, or once by {@link #packWeights}) stays in L1.</li>
+ *       use, or once by {@link #packWeights}) stays in L1 or L2.</li>
  * </ul>
  * The {@link TileKernel} multiplies one {@code MR x NR} tile; transposition is handled while
  * packing, so one micro-kernel serves every transpose combination. Packing buffers are per thread
