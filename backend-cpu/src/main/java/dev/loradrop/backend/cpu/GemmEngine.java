@@ -53,7 +53,8 @@ final class GemmEngine implements AutoCloseable {
      * Depth of a block. Each depth block is one pass over C, so deeper blocks mean fewer passes;
      * shallower ones keep a strip of A (12 x 512 floats at stride 16: 32 KiB) in L1 while it meets
      * a block of B. On AVX-512 (sgemm 2048^3, 2 threads, runs of a JVM for each setting in turn,
-     * rounds minutes apart on a machine whose speed drifts): depth 512 with column blocks of 16
+     * rounds minutes apart on a machine whose speed drifts; measured with the two-depth form of
+     * the 12-row tile that VectorTileKernel describes): depth 512 with column blocks of 16
      * strips ran at 378-393 GFLOP/s where 512 with 8 strips ran at 366-367, 1024 with 8 at
      * 357-363 and 1024 with 12 at 345-354; in three later rounds 512 with 16 strips at 344-367, 24
      * strips 328-341, 12 strips 357-358, and depth 384 with 20 strips 329-342. (On AVX2, with the
