@@ -27,6 +27,10 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorKernels extends ScalarKernels {
 
+    static {
+        OperatorCaches.fill();
+    }
+
     private static final VectorSpecies<Float> FS = species(float.class);
     private static final VectorSpecies<Double> DS = species(double.class);
     private static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, FS.vectorShape());
