@@ -81,9 +81,10 @@ final class OperatorCaches {
             } else if (op instanceof VectorOperators.Unary u) {
                 v.lanewise(u);
             }
-        } catch (UnsupportedOperationException | IllegalArgumentException
-                 | ArithmeticException e) {
-            // Not an operator of this element type: nothing is cached for it.
+        } catch (RuntimeException e) {
+            // Not an operator of this element type (UnsupportedOperationException, or another
+            // exception in another JDK's version of the API): nothing is cached for it. The fill
+            // is an optimisation; it must never keep the vector path from loading.
         }
     }
 }
