@@ -643,7 +643,10 @@ final class GemmEngine implements AutoCloseable {
         }
     }
 
-    /** The double twin of {@link #packA(float[], boolean, int, int, int, int, int, int, int, int, float[][], int)}. */
+    /**
+     * The double twin of {@link #packA(float[], boolean, int, int, int, int, int, int, int, int,
+     * float[][], int, int)}.
+     */
     static void packA(double[] a, boolean transA, int m, int k, int i0, int rows, int p0, int kc,
                       int mr, int stride, double[][] dst, int t0, int d0) {
         for (int s = 0; s * mr < rows; s++) {
